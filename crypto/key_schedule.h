@@ -1,0 +1,63 @@
+// key_schedule.h: per-SA key-derived state, computed once when an SA is
+// built (by the agent, never by a worker), read-only afterwards.
+#pragma once
+
+#include <intel-ipsec-mb.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "crypto/suite.h"
+
+namespace portcullis::crypto {
+
+class Engine;
+
+// KeySchedule holds AES round keys, the GCM hash-key tables, the ChaCha20
+// key and the HMAC inner/outer digests for one SA direction. The raw keys
+// are not kept. All of it is wiped when the object is destroyed.
+class alignas(64) KeySchedule {
+ public:
+  // create builds the schedule. `cipher_key` is the cipher key followed by
+  // the salt for AEADs (RFC 4106 section 8.1: 20 or 36 bytes; RFC 7634:
+  // 36 bytes); `auth_key` is the HMAC key for CBC suites. Returns nullptr
+  // and sets *error on a size mismatch.
+  static std::unique_ptr<KeySchedule> create(Engine& engine, Suite suite,
+                                             std::span<const uint8_t> cipher_key,
+                                             std::span<const uint8_t> auth_key,
+                                             std::string* error);
+
+  // create_hmac builds an HMAC-only schedule (any key length, RFC 2104),
+  // for tests of the HMAC layer on its own.
+  static std::unique_ptr<KeySchedule> create_hmac(Engine& engine, Integ integ,
+                                                  std::span<const uint8_t> key);
+
+  ~KeySchedule();
+  KeySchedule(const KeySchedule&) = delete;
+  KeySchedule& operator=(const KeySchedule&) = delete;
+
+  Suite suite() const { return suite_; }
+  const uint8_t* salt() const { return salt_; }
+
+ private:
+  friend class Engine;
+  KeySchedule() = default;
+  void set_hmac(Engine& engine, Integ integ, std::span<const uint8_t> key);
+
+  // GCM: round keys and hash-key powers; the layout depends on the
+  // IPsec-MB architecture, so every Engine on a host must pick the same one
+  // (init_mb_mgr_auto does).
+  struct gcm_key_data gcm_;
+  alignas(16) uint8_t aes_enc_[16 * 15];
+  alignas(16) uint8_t aes_dec_[16 * 15];
+  alignas(16) uint8_t chacha_key_[32];
+  alignas(16) uint8_t ipad_[64];  // compression state after (key ^ ipad)
+  alignas(16) uint8_t opad_[64];  // compression state after (key ^ opad)
+  uint8_t salt_[4] = {};
+  bool hmac_only_ = false;
+  Suite suite_;
+};
+
+}  // namespace portcullis::crypto
