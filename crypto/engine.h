@@ -28,12 +28,13 @@ struct CryptoOp {
   uint32_t cipher_len;      // bytes to encrypt or decrypt (CBC: multiple of 16)
   uint32_t auth_offset;     // CBC+HMAC: first byte covered by the HMAC
   uint32_t auth_len;        // CBC+HMAC: bytes covered by the HMAC
-  uint32_t aad_len;         // AEAD: bytes of aad[] used
+  uint32_t aad_len;         // AEAD: bytes of additional data at `aad`
   uint32_t tag_len;         // bytes of tag produced or compared
   const uint8_t* expected_tag;  // open only: the tag received
+  const uint8_t* aad;       // AEAD additional data; ESP points it at aad_buf
   bool ok;                  // open: tag verified; seal: job completed
   alignas(16) uint8_t iv[16];   // AEAD: 12-byte nonce (salt || IV); CBC: 16-byte IV
-  alignas(16) uint8_t aad[16];  // AEAD additional data
+  alignas(16) uint8_t aad_buf[16];  // scratch for ESP's 8- or 12-byte AAD
   alignas(16) uint8_t tag[64];  // seal: tag out; open: computed tag
 };
 

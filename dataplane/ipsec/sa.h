@@ -1,0 +1,189 @@
+// sa.h: a Security Association, split in two.
+//
+// SaConfig is the control-side SA: keys, endpoints, mode, lifetimes, as the
+// daemon describes it. SaOutbound and SaInbound are the small runtime
+// objects the workers touch: built once from an SaConfig by the agent (key
+// schedules, header template, processing functions chosen for the SA's
+// mode, address families and suite), then read-only except for the
+// mutable block, which sits on its own cache lines so that sequence-number
+// and counter updates do not evict the read-mostly fields from other cores.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "crypto/key_schedule.h"
+#include "crypto/secure.h"
+#include "crypto/suite.h"
+#include "dataplane/ipsec/drop_reason.h"
+#include "dataplane/ipsec/ip_address.h"
+#include "dataplane/ipsec/replay_window.h"
+
+struct rte_mbuf;
+
+namespace portcullis::crypto {
+class Engine;
+struct CryptoOp;
+}  // namespace portcullis::crypto
+
+namespace portcullis::dp {
+
+class EspWorker;
+
+enum class Mode : uint8_t { kTunnel, kTransport };
+
+// DfMode sets the outer IPv4 DF bit in tunnel mode (RFC 4301 section 8.1).
+enum class DfMode : uint8_t { kCopy, kSet, kClear };
+
+// Lifetime limits; 0 means no limit. Seconds are enforced by the agent's
+// scan, bytes and packets by the workers themselves.
+struct SaLifetime {
+  uint64_t soft_bytes = 0, hard_bytes = 0;
+  uint64_t soft_packets = 0, hard_packets = 0;
+  uint64_t soft_seconds = 0, hard_seconds = 0;
+};
+
+// SaConfig describes one direction of one SA.
+struct SaConfig {
+  uint32_t spi = 0;
+  crypto::Suite suite;
+  crypto::SecretBytes cipher_key;  // key then salt for AEADs
+  crypto::SecretBytes auth_key;    // CBC suites only
+  Mode mode = Mode::kTunnel;
+  bool esn = true;
+  // Tunnel mode: the outer addresses (both of one family). Transport mode:
+  // the endpoints, whose family selects the IPv4 or IPv6 path.
+  IpAddress tunnel_src, tunnel_dst;
+  // RFC 3948 UDP encapsulation.
+  bool udp_encap = false;
+  uint16_t udp_src_port = 4500, udp_dst_port = 4500;
+  // Inbound: anti-replay. Turning it off must be asked for explicitly.
+  uint32_t replay_window = 1024;
+  bool anti_replay = true;
+  // Outbound tunnel header fields.
+  uint8_t ttl = 64;
+  int dscp = -1;  // -1 copies the inner DSCP; 0..63 sets it
+  DfMode df = DfMode::kCopy;
+  SaLifetime lifetime;
+  // Outbound: the first sequence number to send. A restarted SA resumes
+  // above its persisted high-water mark, never below.
+  uint64_t first_seq = 1;
+  // Outbound: raise the soft event when this many sequence numbers remain.
+  // 0 picks the default: 1/8 of the space (2^29 for 32-bit sequence numbers).
+  uint64_t soft_seq_remaining = 0;
+};
+
+// validate_sa_config returns an empty string, or what is wrong with cfg.
+std::string validate_sa_config(const SaConfig& cfg, bool outbound);
+
+// SaEvent bits raised by workers for the agent to report (sa_expire).
+enum SaEvent : uint32_t {
+  kEventSoftBytes = 1u << 0,
+  kEventSoftPackets = 1u << 1,
+  kEventSoftSeq = 1u << 2,
+  kEventHardBytes = 1u << 3,
+  kEventHardPackets = 1u << 4,
+  kEventSeqExhausted = 1u << 5,
+};
+
+// SaCounters is the mutable per-SA state that workers update, on its own
+// cache line. Relaxed atomics: several workers may share an SA.
+struct alignas(64) SaCounters {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint32_t> events{0};  // SaEvent bits
+  std::atomic<bool> dead{false};    // hard-expired: every packet is dropped
+  // raise sets event bits; returns true the first time any of them is set.
+  bool raise(uint32_t bits) {
+    return (events.fetch_or(bits, std::memory_order_relaxed) & bits) != bits;
+  }
+};
+
+// Per-packet preparation chosen once per SA (mode x families x suite).
+// Returns kNone and fills op, or the reason to drop.
+struct SaOutbound;
+using OutboundPrepareFn = DropReason (*)(const SaOutbound& sa, rte_mbuf* m, uint64_t seq,
+                                         crypto::CryptoOp& op, EspWorker& w);
+
+// SaOutbound is the worker-side outbound SA.
+struct alignas(64) SaOutbound {
+  // --- read-mostly (workers: ro; agent: set at build) ---
+  const crypto::KeySchedule* ks = nullptr;
+  OutboundPrepareFn prepare = nullptr;
+  uint32_t spi_be = 0;      // network byte order
+  uint8_t outer_len = 0;    // tunnel: outer IP (+ UDP); transport: UDP or 0
+  uint8_t iv_len = 0;
+  uint8_t icv_len = 0;
+  uint8_t block_mask = 0;   // block_len - 1
+  uint8_t ttl = 64;
+  int8_t dscp = -1;
+  DfMode df = DfMode::kCopy;
+  bool esn = false;
+  bool aead = false;
+  bool cbc_esn = false;     // CBC with ESN: high bits appended for the ICV only
+  bool outer_v6 = false;
+  bool udp = false;
+  uint64_t seq_last = 0;    // last usable sequence number
+  uint64_t seq_soft = 0;    // raise kEventSoftSeq at this sequence number
+  uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
+  // Outer IP (+ UDP) header, built at SA install; lengths, ID, checksum,
+  // DSCP and DF are patched per packet.
+  alignas(16) uint8_t tmpl[48] = {};
+
+  // --- mutable (workers: rw) ---
+  // next_seq is the next sequence number to hand out. Workers reserve a run
+  // with one fetch_add, so no number is given out twice even when RSS
+  // spreads one SA's flows over several workers.
+  alignas(64) std::atomic<uint64_t> next_seq{1};
+  SaCounters counters;
+
+  // --- cold (agent only) ---
+  alignas(64) uint32_t spi = 0;
+  std::unique_ptr<crypto::KeySchedule> owned_ks;
+};
+static_assert(offsetof(SaOutbound, next_seq) == 128, "read-mostly part spans two lines");
+static_assert(sizeof(SaOutbound) <= 320);
+
+struct SaInbound;
+using InboundDecapFn = DropReason (*)(const SaInbound& sa, rte_mbuf* m, uint32_t esp_off,
+                                      uint32_t payload_len, uint8_t next_header);
+
+// SaInbound is the worker-side inbound SA. Its replay window has a single
+// writer: the worker whose RX queue the SA's packets arrive on.
+struct alignas(64) SaInbound {
+  // --- read-mostly ---
+  const crypto::KeySchedule* ks = nullptr;
+  InboundDecapFn decap = nullptr;
+  uint32_t spi_be = 0;
+  uint8_t iv_len = 0;
+  uint8_t icv_len = 0;
+  uint8_t block_mask = 0;
+  bool esn = false;
+  bool aead = false;
+  bool cbc_esn = false;
+  Mode mode = Mode::kTunnel;
+  uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
+
+  // --- mutable (owning worker: rw) ---
+  alignas(64) ReplayWindow replay;
+  SaCounters counters;
+
+  // --- cold ---
+  alignas(64) uint32_t spi = 0;
+  std::unique_ptr<crypto::KeySchedule> owned_ks;
+
+  explicit SaInbound(ReplayWindow w) : replay(std::move(w)) {}
+};
+static_assert(sizeof(SaInbound) <= 320);
+
+// build_outbound / build_inbound turn a config into a runtime SA: key
+// schedules are computed here, on the calling (agent) thread, with its
+// engine. They return nullptr and set *error when cfg is invalid.
+std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& engine,
+                                           std::string* error);
+std::unique_ptr<SaInbound> build_inbound(const SaConfig& cfg, crypto::Engine& engine,
+                                         std::string* error);
+
+}  // namespace portcullis::dp
