@@ -266,8 +266,8 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     SaCounters& c = sa.counters;
     const uint64_t pk = c.packets.fetch_add(good, std::memory_order_relaxed) + good;
     const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-    if (sa.soft_packets != 0 && pk >= sa.soft_packets) c.raise(kEventSoftPackets);
-    if (sa.soft_bytes != 0 && by >= sa.soft_bytes) c.raise(kEventSoftBytes);
+    if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);
+    if (c.soft_bytes != 0 && by >= c.soft_bytes) c.raise(kEventSoftBytes);
     if ((sa.hard_packets != 0 && pk >= sa.hard_packets) ||
         (sa.hard_bytes != 0 && by >= sa.hard_bytes)) {
       c.dead.store(true, std::memory_order_relaxed);

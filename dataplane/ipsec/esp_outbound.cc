@@ -37,9 +37,10 @@ inline void fill_op(const SaOutbound& sa, uint8_t* p, uint32_t esp_off, uint32_t
   op.cipher_len = cipher_len;
   op.tag_len = sa.icv_len;
   if constexpr (kAead) {
-    // The explicit IV is the 64-bit sequence number: unique per key by
-    // construction, as RFC 4106 section 3.1 requires.
-    store64(esp + kEspHdrLen, seq);
+    // The explicit IV is the 64-bit sequence number (masked by a per-SA
+    // constant): unique per key by construction, as RFC 4106 section 3.1
+    // requires.
+    store64(esp + kEspHdrLen, seq ^ sa.iv_mask);
     aead_nonce(op, sa.ks->salt(), esp + kEspHdrLen);
     aead_aad(op, sa.spi_be, seq, sa.esn);
   } else {
@@ -258,8 +259,8 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     if (allowed != 0 && first + allowed - 1 >= sa->seq_soft) c.raise(kEventSoftSeq);
     const uint64_t pk = c.packets.fetch_add(good, std::memory_order_relaxed) + good;
     const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-    if (sa->soft_packets != 0 && pk >= sa->soft_packets) c.raise(kEventSoftPackets);
-    if (sa->soft_bytes != 0 && by >= sa->soft_bytes) c.raise(kEventSoftBytes);
+    if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);
+    if (c.soft_bytes != 0 && by >= c.soft_bytes) c.raise(kEventSoftBytes);
   }
 
   w.engine().seal_burst({w.ops_.data(), nops});

@@ -70,7 +70,7 @@ class ReplayWindow {
 
   // validate says why `window_size` cannot be used, or returns nullptr if it
   // can. Configuration code calls it before building a window.
-  static const char* validate(uint32_t window_size);
+  [[nodiscard]] static const char* validate(uint32_t window_size);
 
   // The window holds `window_size` packets rounded up to a multiple of 64, so
   // that its lower edge moves a whole bitmap word at a time. A size outside
@@ -96,13 +96,13 @@ class ReplayWindow {
   // 4303 section 2.2.1, RFC 4106 section 5). Without ESN the high bits are 0.
   // When ESN inference would need high bits below 0, *seq gets high bits 0
   // and the verdict is kTooOld. The window is not changed.
-  Verdict check(uint32_t seq_lo, uint64_t* seq) const;
+  [[nodiscard]] Verdict check(uint32_t seq_lo, uint64_t* seq) const;
 
   // update records `seq`, the value check() stored, once its packet's ICV has
   // verified, and slides the window up if `seq` is above top(). It returns
   // the verdict again: a copy of a packet accepted earlier in the same burst
   // is kDuplicate here, and the caller drops every packet that is not kOk.
-  Verdict update(uint64_t seq);
+  [[nodiscard]] Verdict update(uint64_t seq);
 
   // top is the highest sequence number accepted so far, 0 before the first.
   uint64_t top() const { return top_; }

@@ -123,10 +123,11 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   uint64_t margin = cfg.soft_seq_remaining;
   if (margin == 0) margin = cfg.esn ? (1ull << 61) : (1ull << 29);
   sa->seq_soft = sa->seq_last > margin ? sa->seq_last - margin : 1;
-  sa->soft_bytes = cfg.lifetime.soft_bytes;
+  sa->counters.soft_bytes = cfg.lifetime.soft_bytes;
   sa->hard_bytes = cfg.lifetime.hard_bytes;
-  sa->soft_packets = cfg.lifetime.soft_packets;
+  sa->counters.soft_packets = cfg.lifetime.soft_packets;
   sa->hard_packets = cfg.lifetime.hard_packets;
+  sa->iv_mask = cfg.iv_mask;
   sa->next_seq.store(cfg.first_seq, std::memory_order_relaxed);
   sa->spi = cfg.spi;
   sa->owned_ks = std::move(ks);
@@ -149,9 +150,9 @@ std::unique_ptr<SaInbound> build_inbound(const SaConfig& cfg, crypto::Engine& en
   sa->esn = cfg.esn;
   sa->mode = cfg.mode;
   sa->decap = cfg.mode == Mode::kTunnel ? decap_tunnel : decap_transport;
-  sa->soft_bytes = cfg.lifetime.soft_bytes;
+  sa->counters.soft_bytes = cfg.lifetime.soft_bytes;
   sa->hard_bytes = cfg.lifetime.hard_bytes;
-  sa->soft_packets = cfg.lifetime.soft_packets;
+  sa->counters.soft_packets = cfg.lifetime.soft_packets;
   sa->hard_packets = cfg.lifetime.hard_packets;
   sa->spi = cfg.spi;
   sa->owned_ks = std::move(ks);

@@ -70,6 +70,10 @@ struct SaConfig {
   // Outbound: the first sequence number to send. A restarted SA resumes
   // above its persisted high-water mark, never below.
   uint64_t first_seq = 1;
+  // Outbound AEAD: the explicit IV is the sequence number XOR this mask.
+  // Any fixed mask keeps IVs unique under the key; 0 sends the sequence
+  // number itself. Tests set it to reproduce published packets.
+  uint64_t iv_mask = 0;
   // Outbound: raise the soft event when this many sequence numbers remain.
   // 0 picks the default: 1/8 of the space (2^29 for 32-bit sequence numbers).
   uint64_t soft_seq_remaining = 0;
@@ -88,13 +92,16 @@ enum SaEvent : uint32_t {
   kEventSeqExhausted = 1u << 5,
 };
 
-// SaCounters is the mutable per-SA state that workers update, on its own
-// cache line. Relaxed atomics: several workers may share an SA.
-struct alignas(64) SaCounters {
+// SaCounters is the mutable per-SA state that workers update; each SA puts
+// it on a cache line of its own. Relaxed atomics: several workers may share
+// an SA. The soft limits sit here because this line is touched anyway.
+struct SaCounters {
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint32_t> events{0};  // SaEvent bits
   std::atomic<bool> dead{false};    // hard-expired: every packet is dropped
+  uint64_t soft_packets = 0;        // set at build, read-only
+  uint64_t soft_bytes = 0;          // set at build, read-only
   // raise sets event bits; returns true the first time any of them is set.
   bool raise(uint32_t bits) {
     return (events.fetch_or(bits, std::memory_order_relaxed) & bits) != bits;
@@ -127,10 +134,12 @@ struct alignas(64) SaOutbound {
   bool udp = false;
   uint64_t seq_last = 0;    // last usable sequence number
   uint64_t seq_soft = 0;    // raise kEventSoftSeq at this sequence number
-  uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
+  uint64_t iv_mask = 0;
+  uint64_t hard_packets = 0;
   // Outer IP (+ UDP) header, built at SA install; lengths, ID, checksum,
   // DSCP and DF are patched per packet.
-  alignas(16) uint8_t tmpl[48] = {};
+  alignas(64) uint8_t tmpl[48] = {};
+  uint64_t hard_bytes = 0;
 
   // --- mutable (workers: rw) ---
   // next_seq is the next sequence number to hand out. Workers reserve a run
@@ -143,8 +152,8 @@ struct alignas(64) SaOutbound {
   alignas(64) uint32_t spi = 0;
   std::unique_ptr<crypto::KeySchedule> owned_ks;
 };
-static_assert(offsetof(SaOutbound, next_seq) == 128, "read-mostly part spans two lines");
-static_assert(sizeof(SaOutbound) <= 320);
+static_assert(offsetof(SaOutbound, next_seq) == 128, "read-mostly part is two cache lines");
+static_assert(sizeof(SaOutbound) == 256);
 
 struct SaInbound;
 using InboundDecapFn = DropReason (*)(const SaInbound& sa, rte_mbuf* m, uint32_t esp_off,
@@ -164,7 +173,7 @@ struct alignas(64) SaInbound {
   bool aead = false;
   bool cbc_esn = false;
   Mode mode = Mode::kTunnel;
-  uint64_t soft_bytes = 0, hard_bytes = 0, soft_packets = 0, hard_packets = 0;
+  uint64_t hard_bytes = 0, hard_packets = 0;
 
   // --- mutable (owning worker: rw) ---
   alignas(64) ReplayWindow replay;
@@ -176,7 +185,7 @@ struct alignas(64) SaInbound {
 
   explicit SaInbound(ReplayWindow w) : replay(std::move(w)) {}
 };
-static_assert(sizeof(SaInbound) <= 320);
+static_assert(sizeof(SaInbound) <= 256);
 
 // build_outbound / build_inbound turn a config into a runtime SA: key
 // schedules are computed here, on the calling (agent) thread, with its

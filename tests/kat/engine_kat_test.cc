@@ -166,11 +166,11 @@ TEST(KeyScheduleTest, RejectsWrongKeySizesNamingTheExpectedSize) {
 TEST(KeyScheduleTest, AcceptsTheRightSizes) {
   Engine* eng = test_engine();
   ASSERT_NE(eng, nullptr) << engine_error();
-  for (const Suite suite : {Suite{Cipher::kAes128Gcm, Integ::kNone},
-                            Suite{Cipher::kAes256Gcm, Integ::kNone},
-                            Suite{Cipher::kChacha20Poly1305, Integ::kNone},
-                            Suite{Cipher::kAes128Cbc, Integ::kHmacSha256_128},
-                            Suite{Cipher::kAes256Cbc, Integ::kHmacSha512_256}}) {
+  for (const Suite suite :
+       {Suite{Cipher::kAes128Gcm, Integ::kNone}, Suite{Cipher::kAes256Gcm, Integ::kNone},
+        Suite{Cipher::kChacha20Poly1305, Integ::kNone},
+        Suite{Cipher::kAes128Cbc, Integ::kHmacSha256_128},
+        Suite{Cipher::kAes256Cbc, Integ::kHmacSha512_256}}) {
     // The salt, when there is one, is the last four bytes: 5a 5b 5c 5d.
     std::vector<uint8_t> cipher_key(suite.cipher_key_len(), 0x11);
     for (uint8_t i = 0; i < suite.salt_len(); i++) cipher_key.push_back(0x5a + i);
@@ -190,9 +190,9 @@ TEST(KeyScheduleTest, RejectsAnAeadWithAnIntegrityAlgorithm) {
   ASSERT_NE(eng, nullptr) << engine_error();
   const std::vector<uint8_t> key(20, 0x11), auth(32, 0x22);
   std::string err;
-  EXPECT_EQ(KeySchedule::create(*eng, Suite{Cipher::kAes128Gcm, Integ::kHmacSha256_128}, key, auth,
-                                &err),
-            nullptr);
+  EXPECT_EQ(
+      KeySchedule::create(*eng, Suite{Cipher::kAes128Gcm, Integ::kHmacSha256_128}, key, auth, &err),
+      nullptr);
   EXPECT_NE(err.find("invalid suite"), std::string::npos) << err;
 }
 

@@ -58,9 +58,9 @@ struct Excluded {
 template <typename Vector>
 struct VectorFile {
   std::string path;
-  std::string error;             // non-empty when the file could not be used
-  int total = 0;                 // test cases in the file
-  std::vector<Vector> vectors;   // the ones exercised
+  std::string error;            // non-empty when the file could not be used
+  int total = 0;                // test cases in the file
+  std::vector<Vector> vectors;  // the ones exercised
   std::vector<Excluded> excluded;
 
   // excluded_by_reason counts the exclusions, for the coverage report.

@@ -451,7 +451,7 @@ class Reference {
   Verdict verdict_of(uint64_t seq) const {
     if (seq > top_) return kOk;
     if (static_cast<int64_t>(seq) < static_cast<int64_t>(top_) - size_ + 1) return kOld;
-    return accepted_.count(seq) != 0 ? kDup : kOk;
+    return accepted_.contains(seq) ? kDup : kOk;
   }
 
   int64_t size_;
