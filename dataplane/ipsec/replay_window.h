@@ -56,10 +56,9 @@ class ReplayWindow {
   // RFC 4303 section 3.4.3 asks for at least 32 packets and recommends 64;
   // one whole bitmap word is the smallest window that makes sense here.
   static constexpr uint32_t kMinSize = 64;
-  // 2^20 packets is over 100 ms of a 100 Gb/s link at 1500-byte packets,
-  // far more reordering than multi-queue NICs and QoS cause, and already a
-  // 128 KiB bitmap per SA. RFC 4303 asks nothing above 64 packets, but peers
-  // with deep queues are configured with up to 65,536.
+  // Portcullis must take windows of 65,536 packets. 2^20 packets, over
+  // 100 ms of a 100 Gb/s link at 1500 bytes, leaves room above that while
+  // bounding the bitmap at 128 KiB per SA.
   static constexpr uint32_t kMaxSize = 1u << 20;
 
   enum class Verdict : uint8_t {
@@ -95,7 +94,7 @@ class ReplayWindow {
   // needs for the ICV: with ESN its high 32 bits are authenticated too (RFC
   // 4303 section 2.2.1, RFC 4106 section 5). Without ESN the high bits are 0.
   // When ESN inference would need high bits below 0, *seq gets high bits 0
-  // and the verdict is kTooOld. The window is not changed.
+  // and the verdict is kTooOld (kOk when disabled). The window is unchanged.
   [[nodiscard]] Verdict check(uint32_t seq_lo, uint64_t* seq) const;
 
   // update records `seq`, the value check() stored, once its packet's ICV has

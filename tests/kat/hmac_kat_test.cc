@@ -171,8 +171,9 @@ void run_in_bursts(size_t burst) {
   ASSERT_FALSE(all.empty()) << "no HMAC vectors loaded; see FilesTest";
   std::printf("[   NOTE   ] %d empty-message vectors left out of bursts\n", left_out);
   std::vector<std::unique_ptr<KeySchedule>> schedules;
-  for (const MacVector* v : all)
+  for (const MacVector* v : all) {
     schedules.push_back(KeySchedule::create_hmac(*eng, v->integ, v->key));
+  }
 
   for (size_t start = 0; start < all.size(); start += burst) {
     const size_t n = std::min(burst, all.size() - start);
@@ -203,8 +204,9 @@ TEST(MacBurstTest, RejectedOpLeavesNeighboursIntact) {
   vs.insert(vs.begin() + 4, empty);
 
   std::vector<std::unique_ptr<KeySchedule>> schedules;
-  for (const MacVector* v : vs)
+  for (const MacVector* v : vs) {
     schedules.push_back(KeySchedule::create_hmac(*eng, v->integ, v->key));
+  }
   std::vector<std::vector<uint8_t>> bufs(vs.size());
   std::vector<CryptoOp> ops(vs.size());
   for (size_t i = 0; i < vs.size(); i++) ops[i] = make_op(*vs[i], *schedules[i], true, bufs[i]);

@@ -202,15 +202,23 @@ std::string hex(std::span<const uint8_t> bytes) {
 }
 
 namespace {
-thread_local std::string t_engine_error;
+
+// ThreadEngine is one thread's Engine and, if it failed to start, why.
+struct ThreadEngine {
+  std::string error;
+  std::unique_ptr<crypto::Engine> engine = crypto::Engine::create(&error);
+};
+
+ThreadEngine& thread_engine() {
+  thread_local ThreadEngine te;
+  return te;
 }
 
-crypto::Engine* test_engine() {
-  thread_local std::unique_ptr<crypto::Engine> engine = crypto::Engine::create(&t_engine_error);
-  return engine.get();
-}
+}  // namespace
 
-const std::string& engine_error() { return t_engine_error; }
+crypto::Engine* test_engine() { return thread_engine().engine.get(); }
+
+const std::string& engine_error() { return thread_engine().error; }
 
 void PrintTo(const AeadVector& v, std::ostream* os) {
   *os << "tcId " << v.tc_id << " (" << result_name(v.result) << ", " << v.comment << ")";

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# test.sh: set up the machine, build, and run every test suite, then the
+# unit and kat suites again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then the fuzzers for a bounded time. Ends with "N passed, M failed".
+#
+#   scripts/test.sh            everything
+#   SUITES="unit kat" scripts/test.sh   only these suites in the main build
+#   SKIP_SANITIZERS=1 / SKIP_FUZZ=1     leave those stages out
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+
+passed=0
+failed=0
+failed_names=()
+
+# run_suites BUILD_DIR LABEL SUITE... runs meson test and adds up its results.
+run_suites() {
+  local dir=$1 label=$2
+  shift 2
+  local args=()
+  for s in "$@"; do args+=(--suite "$s"); done
+  echo "== $label: meson test ${args[*]}"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "${args[@]}"
+  local log="$dir/meson-logs/testlog.json"
+  if [[ -f $log ]]; then
+    local p f
+    p=$(jq -s '[.[] | select(.result == "OK" or .result == "EXPECTEDFAIL")] | length' "$log")
+    f=$(jq -s '[.[] | select(.result != "OK" and .result != "EXPECTEDFAIL" and .result != "SKIP")] | length' "$log")
+    local s
+    s=$(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")
+    if ((s > 0)); then
+      echo "test: $s test(s) skipped in $label, counted as failures" >&2
+      f=$((f + s))
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    while read -r n; do failed_names+=("$label/$n"); done < <(jq -rs '.[] | select(.result != "OK" and .result != "EXPECTEDFAIL") | .name' "$log")
+  else
+    failed=$((failed + 1))
+    failed_names+=("$label (no test log)")
+  fi
+}
+
+# build DIR [meson options...] configures once and builds.
+build() {
+  local dir=$1
+  shift
+  if [[ ! -f $dir/build.ninja ]]; then
+    meson setup "$dir" "$@" >/dev/null || return 1
+  fi
+  ninja -C "$dir" || return 1
+}
+
+echo "== build (release)"
+if build build --buildtype=release; then
+  suites=${SUITES:-"unit kat e2e interop"}
+  # Only suites that have tests registered: meson errors on unknown suites.
+  present=()
+  for s in $suites; do
+    if meson test -C build --list --suite "$s" 2>/dev/null | grep -q .; then present+=("$s"); fi
+  done
+  run_suites build release "${present[@]}"
+else
+  failed=$((failed + 1)); failed_names+=("release build")
+fi
+
+if [[ -z ${SKIP_SANITIZERS:-} ]]; then
+  echo "== build (ASan + UBSan)"
+  if build build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined; then
+    run_suites build-asan asan-ubsan unit kat
+  else
+    failed=$((failed + 1)); failed_names+=("sanitizer build")
+  fi
+fi
+
+if [[ -z ${SKIP_FUZZ:-} ]]; then
+  echo "== build (libFuzzer, clang)"
+  if CC=clang CXX=clang++ build build-fuzz --buildtype=debugoptimized -Dfuzzing=true -Db_lundef=false; then
+    if meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -q .; then
+      run_suites build-fuzz fuzz fuzz
+    fi
+  else
+    failed=$((failed + 1)); failed_names+=("fuzz build")
+  fi
+fi
+
+echo
+if ((failed > 0)); then
+  echo "Failed:"
+  printf '  %s\n' "${failed_names[@]}"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
