@@ -110,14 +110,14 @@ void Engine::fill_job(IMB_JOB* job, CryptoOp& op, bool seal) {
       job->cipher_mode = IMB_CIPHER_CBC;
       job->key_len_in_bytes =
           suite.cipher == Cipher::kAes128Cbc ? IMB_KEY_128_BYTES : IMB_KEY_256_BYTES;
-      job->enc_keys = ks.aes_enc_;
-      job->dec_keys = ks.aes_dec_;
+      job->enc_keys = ks.cbc_.aes_enc;
+      job->dec_keys = ks.cbc_.aes_dec;
       job->iv_len_in_bytes = 16;
       job->hash_alg = hmac_alg(suite.integ);
       job->hash_start_src_offset_in_bytes = op.auth_offset;
       job->msg_len_to_hash_in_bytes = op.auth_len;
-      job->u.HMAC._hashed_auth_key_xor_ipad = ks.ipad_;
-      job->u.HMAC._hashed_auth_key_xor_opad = ks.opad_;
+      job->u.HMAC._hashed_auth_key_xor_ipad = ks.cbc_.ipad;
+      job->u.HMAC._hashed_auth_key_xor_opad = ks.cbc_.opad;
       job->auth_tag_output_len_in_bytes = hmac_job_tag_len(suite.integ, op.tag_len);
       break;
   }

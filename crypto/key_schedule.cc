@@ -42,16 +42,16 @@ void KeySchedule::set_hmac(Engine& engine, Integ integ, std::span<const uint8_t>
   }
   switch (integ) {
     case Integ::kHmacSha256_128:
-      IMB_SHA256_ONE_BLOCK(mgr, ipad, ipad_);
-      IMB_SHA256_ONE_BLOCK(mgr, opad, opad_);
+      IMB_SHA256_ONE_BLOCK(mgr, ipad, cbc_.ipad);
+      IMB_SHA256_ONE_BLOCK(mgr, opad, cbc_.opad);
       break;
     case Integ::kHmacSha384_192:
-      IMB_SHA384_ONE_BLOCK(mgr, ipad, ipad_);
-      IMB_SHA384_ONE_BLOCK(mgr, opad, opad_);
+      IMB_SHA384_ONE_BLOCK(mgr, ipad, cbc_.ipad);
+      IMB_SHA384_ONE_BLOCK(mgr, opad, cbc_.opad);
       break;
     default:
-      IMB_SHA512_ONE_BLOCK(mgr, ipad, ipad_);
-      IMB_SHA512_ONE_BLOCK(mgr, opad, opad_);
+      IMB_SHA512_ONE_BLOCK(mgr, ipad, cbc_.ipad);
+      IMB_SHA512_ONE_BLOCK(mgr, opad, cbc_.opad);
       break;
   }
   wipe(k, sizeof(k));
@@ -96,10 +96,10 @@ std::unique_ptr<KeySchedule> KeySchedule::create(Engine& engine, Suite suite,
       std::memcpy(ks->chacha_key_, key, 32);
       break;
     case Cipher::kAes128Cbc:
-      IMB_AES_KEYEXP_128(mgr, key, ks->aes_enc_, ks->aes_dec_);
+      IMB_AES_KEYEXP_128(mgr, key, ks->cbc_.aes_enc, ks->cbc_.aes_dec);
       break;
     case Cipher::kAes256Cbc:
-      IMB_AES_KEYEXP_256(mgr, key, ks->aes_enc_, ks->aes_dec_);
+      IMB_AES_KEYEXP_256(mgr, key, ks->cbc_.aes_enc, ks->cbc_.aes_dec);
       break;
   }
   if (suite.is_aead()) {
