@@ -26,6 +26,8 @@ std::string_view arch_to_name(IMB_ARCH arch) {
   }
 }
 
+constexpr uint32_t kMinTagLen = 16;
+
 // tags_equal compares in constant time: how many bytes match must not leak.
 inline bool tags_equal(const uint8_t* a, const uint8_t* b, uint32_t n) {
   uint8_t diff = 0;
@@ -48,6 +50,17 @@ inline uint32_t hmac_job_tag_len(Integ integ, uint32_t want) {
       break;
   }
   return want;
+}
+
+// finish_job sets the op's ok flag from a job IPsec-MB has returned.
+inline bool finish_job(const IMB_JOB* job, bool seal) {
+  auto* op = static_cast<CryptoOp*>(job->user_data);
+  if (job->status != IMB_STATUS_COMPLETED) return false;
+  // No ICV shorter than 16 bytes exists in the suites (RFC 4106, 7634,
+  // 4868); a shorter compare would let forgeries through.
+  op->ok = seal || (op->tag_len >= kMinTagLen && op->tag_len <= job->auth_tag_output_len_in_bytes &&
+                    tags_equal(op->tag, op->expected_tag, op->tag_len));
+  return op->ok;
 }
 
 inline IMB_HASH_ALG hmac_alg(Integ integ) {
@@ -175,29 +188,24 @@ size_t Engine::run_burst(std::span<CryptoOp> ops, bool seal) {
     }
     uint32_t completed = IMB_SUBMIT_BURST(mgr_, got, jobs);
     if (completed == 0 && got != 0 && imb_get_errno(mgr_) != 0) {
-      // A job failed validation; IPsec-MB puts it first. Fall back to one
-      // job at a time so the others still complete.
-      completed = 0;
+      // A job failed validation, so IPsec-MB took none of the burst. Submit
+      // them one at a time so the others still complete. Each submission
+      // reuses the same job slot, so each op is finished before the next.
       for (uint32_t i = 0; i < got; i++) {
         IMB_JOB* one[1];
         IMB_GET_NEXT_BURST(mgr_, 1, one);
         fill_job(one[0], ops[done + i], seal);
-        if (IMB_SUBMIT_BURST(mgr_, 1, one) == 1) {
-          jobs[completed++] = one[0];
-        } else {
-          IMB_FLUSH_BURST(mgr_, IMB_MAX_BURST_SIZE, one);
-        }
+        uint32_t n = IMB_SUBMIT_BURST(mgr_, 1, one);
+        // A multi-buffer job (HMAC, CBC) waits in a lane until flushed; a
+        // refused one (errno set) was never queued.
+        if (n == 0 && imb_get_errno(mgr_) == 0) n = IMB_FLUSH_BURST(mgr_, 1, one);
+        if (n == 1) good += finish_job(one[0], seal);
       }
+      completed = 0;
     } else if (completed < got) {
       completed += IMB_FLUSH_BURST(mgr_, got - completed, jobs + completed);
     }
-    for (uint32_t i = 0; i < completed; i++) {
-      IMB_JOB* job = jobs[i];
-      auto* op = static_cast<CryptoOp*>(job->user_data);
-      if (job->status != IMB_STATUS_COMPLETED) continue;
-      op->ok = seal || tags_equal(op->tag, op->expected_tag, op->tag_len);
-      good += op->ok;
-    }
+    for (uint32_t i = 0; i < completed; i++) good += finish_job(jobs[i], seal);
     done += got;
   }
   return good;

@@ -27,9 +27,11 @@ struct CryptoOp {
   uint32_t cipher_offset;   // first byte to encrypt or decrypt, from data
   uint32_t cipher_len;      // bytes to encrypt or decrypt (CBC: multiple of 16)
   uint32_t auth_offset;     // CBC+HMAC: first byte covered by the HMAC
-  uint32_t auth_len;        // CBC+HMAC: bytes covered by the HMAC
+  uint32_t auth_len;        // CBC+HMAC: bytes covered by the HMAC; at least 1
+                            // (IPsec-MB 1.3 refuses to hash an empty message;
+                            // ESP always covers at least its 8-byte header)
   uint32_t aad_len;         // AEAD: bytes of additional data at `aad`
-  uint32_t tag_len;         // bytes of tag produced or compared
+  uint32_t tag_len;         // bytes of tag produced or compared; open needs >= 16
   const uint8_t* expected_tag;  // open only: the tag received
   const uint8_t* aad;       // AEAD additional data; ESP points it at aad_buf
   bool ok;                  // open: tag verified; seal: job completed

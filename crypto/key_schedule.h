@@ -30,7 +30,8 @@ class alignas(64) KeySchedule {
                                              std::string* error);
 
   // create_hmac builds an HMAC-only schedule (any key length, RFC 2104),
-  // for tests of the HMAC layer on its own.
+  // for tests of the HMAC layer on its own. Messages must be at least one
+  // byte: IPsec-MB 1.3 refuses zero-length HMAC jobs, and the op fails.
   static std::unique_ptr<KeySchedule> create_hmac(Engine& engine, Integ integ,
                                                   std::span<const uint8_t> key);
 

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "crypto/engine.h"
@@ -185,6 +187,48 @@ TEST(AeadBurstTest, MixedBurstsOf32) { run_in_bursts(32); }
 
 // More ops than IMB_MAX_BURST_SIZE (128) in one call: the engine must split.
 TEST(AeadBurstTest, EverythingInOneCall) { run_in_bursts(SIZE_MAX); }
+
+// Engine::seal_burst promises that a job IPsec-MB refuses marks only its
+// own op !ok. An op claiming AAD but pointing at none is refused
+// (IMB_ERR_JOB_NULL_AAD); the valid ops around it, of both suites, must
+// still seal and open correctly.
+TEST(AeadBurstTest, RejectedOpLeavesNeighboursIntact) {
+  Engine* eng = test_engine();
+  ASSERT_NE(eng, nullptr) << engine_error();
+  std::vector<const AeadVector*> vs;
+  for (const AeadVector* v : mixed_vectors()) {
+    if (v->result == Result::kValid && !v->msg.empty() && vs.size() < 8) vs.push_back(v);
+  }
+  ASSERT_EQ(vs.size(), 8u);
+  std::vector<std::unique_ptr<KeySchedule>> schedules;
+  for (const AeadVector* v : vs) {
+    std::string err;
+    schedules.push_back(aead_schedule(*eng, *v, &err));
+    ASSERT_NE(schedules.back(), nullptr) << err;
+  }
+  constexpr size_t kBad = 4;  // the refused op's place in the burst
+  for (const bool seal : {true, false}) {
+    std::vector<std::vector<uint8_t>> bufs(vs.size() + 1);
+    std::vector<CryptoOp> ops;
+    for (size_t i = 0; i < vs.size(); i++) {
+      const AeadVector& v = *vs[i];
+      ops.push_back(make_op(v, *schedules[i], seal ? v.msg : v.ct, seal, bufs[i]));
+    }
+    const AeadVector& v0 = *vs[0];
+    CryptoOp bad = make_op(v0, *schedules[0], seal ? v0.msg : v0.ct, seal, bufs.back());
+    bad.aad = nullptr;
+    bad.aad_len = 8;
+    ops.insert(ops.begin() + kBad, bad);
+
+    const size_t n = seal ? eng->seal_burst(ops) : eng->open_burst(ops);
+    EXPECT_EQ(n, vs.size()) << (seal ? "seal" : "open") << ": the 8 good ops should succeed";
+    EXPECT_FALSE(ops[kBad].ok);
+    for (size_t i = 0; i < vs.size(); i++) {
+      const CryptoOp& op = ops[i < kBad ? i : i + 1];
+      EXPECT_TRUE(seal ? check_seal(*vs[i], op, bufs[i]) : check_open(*vs[i], op, bufs[i]));
+    }
+  }
+}
 
 }  // namespace
 }  // namespace portcullis::kat
