@@ -108,17 +108,16 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   sa->df = cfg.df;
   sa->udp = cfg.udp_encap;
   const bool tunnel = cfg.mode == Mode::kTunnel;
-  sa->outer_v6 = tunnel && cfg.tunnel_src.v6;
+  // The family of the header the packet leaves with: the tunnel's, or in
+  // transport mode the endpoints' own.
+  sa->outer_v6 = tunnel ? cfg.tunnel_src.v6 : cfg.tunnel_dst.v6;
   sa->outer_len = build_template(cfg, sa->tmpl);
   if (!tunnel) {
     // Transport keeps the packet's own IP header; the template holds only
     // the UDP ports, placed after it per packet.
     sa->outer_len = 0;
   }
-  // In transport mode the endpoints are the packets' own addresses, and
-  // their family picks the variant.
-  sa->prepare = select_outbound_prepare(tunnel, sa->aead, tunnel ? sa->outer_v6 : cfg.tunnel_dst.v6,
-                                        cfg.udp_encap);
+  sa->prepare = select_outbound_prepare(tunnel, sa->aead, sa->outer_v6, cfg.udp_encap);
   sa->seq_last = cfg.esn ? kSeqLast64 : kSeqLast32;
   uint64_t margin = cfg.soft_seq_remaining;
   if (margin == 0) margin = cfg.esn ? (1ull << 61) : (1ull << 29);
