@@ -27,6 +27,8 @@ std::string_view arch_to_name(IMB_ARCH arch) {
 }
 
 constexpr uint32_t kMinTagLen = 16;
+// Longest message or AAD an op may describe; far above any packet.
+constexpr uint32_t kMaxLen = 1u << 20;
 
 // tags_equal compares in constant time: how many bytes match must not leak.
 inline bool tags_equal(const uint8_t* a, const uint8_t* b, uint32_t n) {
@@ -63,6 +65,20 @@ inline bool finish_job(const IMB_JOB* job, bool seal) {
   return op->ok;
 }
 
+inline uint32_t digest_len(Integ integ) {
+  switch (integ) {
+    case Integ::kHmacSha256_128:
+      return 32;
+    case Integ::kHmacSha384_192:
+      return 48;
+    case Integ::kHmacSha512_256:
+      return 64;
+    case Integ::kNone:
+      break;
+  }
+  return 16;
+}
+
 inline IMB_HASH_ALG hmac_alg(Integ integ) {
   switch (integ) {
     case Integ::kHmacSha384_192:
@@ -75,6 +91,21 @@ inline IMB_HASH_ALG hmac_alg(Integ integ) {
 }
 
 }  // namespace
+
+// op_valid is what IPsec-MB's checked submit would refuse, for the job
+// shapes fill_job builds: a refused op fails alone instead of its burst.
+bool Engine::op_valid(const CryptoOp& op, bool seal) {
+  if (op.ks == nullptr || op.data == nullptr) return false;
+  if (!seal && op.expected_tag == nullptr) return false;
+  if (op.cipher_len > kMaxLen || op.auth_len > kMaxLen || op.tag_len == 0) return false;
+  const KeySchedule& ks = *op.ks;
+  if (ks.hmac_only_) return op.auth_len != 0 && op.tag_len <= digest_len(ks.suite_.integ);
+  if (ks.suite_.is_aead()) {
+    return op.tag_len <= 16 && op.aad_len <= kMaxLen && (op.aad_len == 0 || op.aad != nullptr);
+  }
+  return op.cipher_len != 0 && op.cipher_len % 16 == 0 && op.auth_len != 0 &&
+         op.tag_len <= digest_len(ks.suite_.integ);
+}
 
 void Engine::fill_job(IMB_JOB* job, CryptoOp& op, bool seal) {
   const KeySchedule& ks = *op.ks;
@@ -169,6 +200,11 @@ size_t Engine::seal_burst(std::span<CryptoOp> ops) { return run_burst(ops, true)
 
 size_t Engine::open_burst(std::span<CryptoOp> ops) { return run_burst(ops, false); }
 
+// run_burst validates every op itself and submits the valid ones with
+// IMB_SUBMIT_BURST_NOCHECK. IPsec-MB's own per-job validation (the checked
+// submit) costs 30-40 cycles a packet, a third of a 64-byte packet's AES-GCM
+// work, and checks nothing that op_valid does not: the jobs are built here,
+// from ops whose lengths the ESP layer has already bounded.
 size_t Engine::run_burst(std::span<CryptoOp> ops, bool seal) {
   size_t good = 0;
   IMB_JOB* jobs[IMB_MAX_BURST_SIZE];
@@ -182,28 +218,15 @@ size_t Engine::run_burst(std::span<CryptoOp> ops, bool seal) {
       IMB_FLUSH_BURST(mgr_, IMB_MAX_BURST_SIZE, jobs);
       got = IMB_GET_NEXT_BURST(mgr_, want, jobs);
     }
+    uint32_t filled = 0;
     for (uint32_t i = 0; i < got; i++) {
-      ops[done + i].ok = false;
-      fill_job(jobs[i], ops[done + i], seal);
+      CryptoOp& op = ops[done + i];
+      op.ok = false;
+      if (op_valid(op, seal)) fill_job(jobs[filled++], op, seal);
     }
-    uint32_t completed = IMB_SUBMIT_BURST(mgr_, got, jobs);
-    if (completed == 0 && got != 0 && imb_get_errno(mgr_) != 0) {
-      // A job failed validation, so IPsec-MB took none of the burst. Submit
-      // them one at a time so the others still complete. Each submission
-      // reuses the same job slot, so each op is finished before the next.
-      for (uint32_t i = 0; i < got; i++) {
-        IMB_JOB* one[1];
-        IMB_GET_NEXT_BURST(mgr_, 1, one);
-        fill_job(one[0], ops[done + i], seal);
-        uint32_t n = IMB_SUBMIT_BURST(mgr_, 1, one);
-        // A multi-buffer job (HMAC, CBC) waits in a lane until flushed; a
-        // refused one (errno set) was never queued.
-        if (n == 0 && imb_get_errno(mgr_) == 0) n = IMB_FLUSH_BURST(mgr_, 1, one);
-        if (n == 1) good += finish_job(one[0], seal);
-      }
-      completed = 0;
-    } else if (completed < got) {
-      completed += IMB_FLUSH_BURST(mgr_, got - completed, jobs + completed);
+    uint32_t completed = filled == 0 ? 0 : IMB_SUBMIT_BURST_NOCHECK(mgr_, filled, jobs);
+    if (completed < filled) {
+      completed += IMB_FLUSH_BURST(mgr_, filled - completed, jobs + completed);
     }
     for (uint32_t i = 0; i < completed; i++) good += finish_job(jobs[i], seal);
     done += got;

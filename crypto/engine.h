@@ -68,6 +68,7 @@ class Engine {
  private:
   Engine(IMB_MGR* mgr, std::string_view arch) : mgr_(mgr), arch_name_(arch) {}
   size_t run_burst(std::span<CryptoOp> ops, bool seal);
+  static bool op_valid(const CryptoOp& op, bool seal);
   static void fill_job(IMB_JOB* job, CryptoOp& op, bool seal);
 
   IMB_MGR* mgr_;

@@ -112,6 +112,11 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   // transport mode the endpoints' own.
   sa->outer_v6 = tunnel ? cfg.tunnel_src.v6 : cfg.tunnel_dst.v6;
   sa->outer_len = build_template(cfg, sa->tmpl);
+  if (tunnel && !sa->outer_v6) {
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(sa->tmpl[i] << 8 | sa->tmpl[i + 1]);
+    sa->tmpl_sum = sum;
+  }
   if (!tunnel) {
     // Transport keeps the packet's own IP header; the template holds only
     // the UDP ports, placed after it per packet.

@@ -140,6 +140,9 @@ struct alignas(64) SaOutbound {
   // DSCP and DF are patched per packet.
   alignas(64) uint8_t tmpl[48] = {};
   uint64_t hard_bytes = 0;
+  // IPv4 tunnel: the template's header words summed with TOS, length, ID,
+  // flags and checksum left zero; the per-packet checksum adds those.
+  uint32_t tmpl_sum = 0;
 
   // --- mutable (workers: rw) ---
   // next_seq is the next sequence number to hand out. Workers reserve a run
