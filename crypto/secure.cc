@@ -10,6 +10,7 @@ bool init_sodium() {
 }
 
 void random_bytes(std::span<uint8_t> out) {
+  if (out.empty()) return;  // randombytes_buf would be handed a null pointer
   init_sodium();
   randombytes_buf(out.data(), out.size());
 }

@@ -14,6 +14,7 @@ std::string_view drop_reason_name(DropReason r) {
     case DropReason::kBadPadding: return "bad_padding";
     case DropReason::kBadNextHeader: return "bad_next_header";
     case DropReason::kDummy: return "dummy";
+    case DropReason::kEcn: return "ecn";
     case DropReason::kSeqExhausted: return "seq_exhausted";
     case DropReason::kHardLifetime: return "hard_lifetime";
     case DropReason::kNoRoom: return "no_room";

@@ -19,6 +19,7 @@ enum class DropReason : uint8_t {
   kBadPadding,      // RFC 4303 section 2.4 padding bytes or length wrong
   kBadNextHeader,   // next header not allowed for the SA's mode
   kDummy,           // next header 59: a TFC dummy packet (RFC 4303 section 2.6)
+  kEcn,             // outer CE over a Not-ECT inner packet (RFC 6040 section 4.2)
   kSeqExhausted,    // outbound sequence number space used up
   kHardLifetime,    // SA past its hard byte or packet limit
   kNoRoom,          // mbuf lacks headroom or tailroom for ESP

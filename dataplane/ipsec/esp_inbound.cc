@@ -143,10 +143,18 @@ inline int64_t check_trailer(const uint8_t* payload, uint32_t cipher_len, uint8_
 
 }  // namespace
 
+// decap_ecn combines the outer and inner ECN fields per RFC 6040 section
+// 4.2 (figure 4). Codepoints: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE. Returns
+// the inner field to write, or -1 to drop.
+inline int decap_ecn(uint8_t outer, uint8_t inner) {
+  if (outer == 3) return inner == 0 ? -1 : 3;
+  if (outer == 1 && inner == 2) return 1;
+  return inner;
+}
+
 // RFC 4303 section 3.4.4.1 / RFC 4301 section 5.2: tunnel mode strips the
 // outer headers; the inner packet must be IP and fit its payload (extra
-// bytes are TFC padding, RFC 4303 section 2.7, and are removed). ECN is
-// propagated per RFC 6040 section 4.2.
+// bytes are TFC padding, RFC 4303 section 2.7, and are removed).
 DropReason decap_tunnel(const SaInbound&, rte_mbuf* m, uint32_t off, uint32_t payload_len,
                         uint8_t next) {
   uint8_t* p = data(m);
@@ -157,15 +165,19 @@ DropReason decap_tunnel(const SaInbound&, rte_mbuf* m, uint32_t off, uint32_t pa
     if (payload_len < sizeof(rte_ipv4_hdr) || in[0] >> 4 != 4) return DropReason::kMalformed;
     inner_len = load16(in + 2);
     if (inner_len < sizeof(rte_ipv4_hdr) || inner_len > payload_len) return DropReason::kMalformed;
-    if (outer_ecn == 3 && (in[1] & 3) != 0 && (in[1] & 3) != 3) {
-      in[1] |= 3;
+    const int ecn = decap_ecn(outer_ecn, in[1] & 3);
+    if (ecn < 0) return DropReason::kEcn;
+    if (ecn != (in[1] & 3)) {
+      in[1] = static_cast<uint8_t>((in[1] & 0xfc) | ecn);
       ipv4_fix_checksum(in);
     }
   } else if (next == kProtoIpv6) {
     if (payload_len < sizeof(rte_ipv6_hdr) || in[0] >> 4 != 6) return DropReason::kMalformed;
     inner_len = sizeof(rte_ipv6_hdr) + load16(in + 4);
     if (inner_len > payload_len) return DropReason::kMalformed;
-    if (outer_ecn == 3 && (in[1] & 0x30) != 0) in[1] |= 0x30;
+    const int ecn = decap_ecn(outer_ecn, (in[1] >> 4) & 3);
+    if (ecn < 0) return DropReason::kEcn;
+    in[1] = static_cast<uint8_t>((in[1] & 0xcf) | ecn << 4);
   } else {
     return DropReason::kBadNextHeader;
   }
@@ -229,13 +241,25 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
   for (size_t k = 0; k < nops;) {
     // Runs of one SA again, to sum its counters once.
     SaInbound& sa = *sas[w.op_pkt_[k]];
+    SaCounters& c = sa.counters;
     uint64_t good = 0, bytes = 0;
+    // RFC 4301 section 4.4.2.1: no packet past the hard limit, even within
+    // the burst that reaches it.
+    uint64_t room = ~0ull;
+    if (sa.hard_packets != 0) {
+      const uint64_t used = c.packets.load(std::memory_order_relaxed);
+      room = used >= sa.hard_packets ? 0 : sa.hard_packets - used;
+    }
     for (; k < nops && sas[w.op_pkt_[k]] == &sa; k++) {
       const size_t i = w.op_pkt_[k];
       CryptoOp& op = w.ops_[k];
       DropReason& st = w.status_[i];
       if (!op.ok) {
         st = DropReason::kIntegrity;
+        continue;
+      }
+      if (good == room) {
+        st = DropReason::kHardLifetime;
         continue;
       }
       switch (sa.replay.update(w.seq_[i])) {
@@ -263,7 +287,6 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
       good++;
       bytes += pkts[i]->pkt_len;
     }
-    SaCounters& c = sa.counters;
     const uint64_t pk = c.packets.fetch_add(good, std::memory_order_relaxed) + good;
     const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
     if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);

@@ -59,6 +59,7 @@ inline void fill_op(const SaOutbound& sa, uint8_t* p, uint32_t esp_off, uint32_t
 
 // inner_tos_df reads the inner packet's DSCP/ECN byte and DF bit.
 inline bool inner_tos_df(const uint8_t* in, uint32_t len, uint8_t* next, uint8_t* tos, bool* df) {
+  if (len == 0) return false;
   const uint8_t ver = in[0] >> 4;
   if (ver == 4 && len >= sizeof(rte_ipv4_hdr)) {
     *next = kProtoIpv4;
@@ -277,6 +278,11 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
     if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);
     if (c.soft_bytes != 0 && by >= c.soft_bytes) c.raise(kEventSoftBytes);
+    if (sa->hard_packets != 0 && pk >= sa->hard_packets) {
+      // Tell the agent as soon as the last allowed packet has gone.
+      c.dead.store(true, std::memory_order_relaxed);
+      c.raise(kEventHardPackets);
+    }
   }
 
   w.engine().seal_burst({w.ops_.data(), nops});
