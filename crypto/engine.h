@@ -23,21 +23,21 @@ class KeySchedule;
 // and `ok`. Ciphering is always in place.
 struct CryptoOp {
   const KeySchedule* ks;
-  uint8_t* data;            // base of the packet bytes
-  uint32_t cipher_offset;   // first byte to encrypt or decrypt, from data
-  uint32_t cipher_len;      // bytes to encrypt or decrypt (CBC: multiple of 16)
-  uint32_t auth_offset;     // CBC+HMAC: first byte covered by the HMAC
-  uint32_t auth_len;        // CBC+HMAC: bytes covered by the HMAC; at least 1
-                            // (IPsec-MB 1.3 refuses to hash an empty message;
-                            // ESP always covers at least its 8-byte header)
-  uint32_t aad_len;         // AEAD: bytes of additional data at `aad`
-  uint32_t tag_len;         // bytes of tag produced or compared; open needs >= 16
-  const uint8_t* expected_tag;  // open only: the tag received
-  const uint8_t* aad;       // AEAD additional data; ESP points it at aad_buf
-  bool ok;                  // open: tag verified; seal: job completed
-  alignas(16) uint8_t iv[16];   // AEAD: 12-byte nonce (salt || IV); CBC: 16-byte IV
+  uint8_t* data;                    // base of the packet bytes
+  uint32_t cipher_offset;           // first byte to encrypt or decrypt, from data
+  uint32_t cipher_len;              // bytes to encrypt or decrypt (CBC: multiple of 16)
+  uint32_t auth_offset;             // CBC+HMAC: first byte covered by the HMAC
+  uint32_t auth_len;                // CBC+HMAC: bytes covered by the HMAC; at least 1
+                                    // (IPsec-MB 1.3 refuses to hash an empty message;
+                                    // ESP always covers at least its 8-byte header)
+  uint32_t aad_len;                 // AEAD: bytes of additional data at `aad`
+  uint32_t tag_len;                 // bytes of tag produced or compared; open needs >= 16
+  const uint8_t* expected_tag;      // open only: the tag received
+  const uint8_t* aad;               // AEAD additional data; ESP points it at aad_buf
+  bool ok;                          // open: tag verified; seal: job completed
+  alignas(16) uint8_t iv[16];       // AEAD: 12-byte nonce (salt || IV); CBC: 16-byte IV
   alignas(16) uint8_t aad_buf[16];  // scratch for ESP's 8- or 12-byte AAD
-  alignas(16) uint8_t tag[64];  // seal: tag out; open: computed tag
+  alignas(16) uint8_t tag[64];      // seal: tag out; open: computed tag
 };
 
 // Engine is a per-thread IPsec-MB manager. The best code path the CPU

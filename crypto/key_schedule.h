@@ -26,8 +26,7 @@ class alignas(64) KeySchedule {
   // and sets *error on a size mismatch.
   static std::unique_ptr<KeySchedule> create(Engine& engine, Suite suite,
                                              std::span<const uint8_t> cipher_key,
-                                             std::span<const uint8_t> auth_key,
-                                             std::string* error);
+                                             std::span<const uint8_t> auth_key, std::string* error);
 
   // create_hmac builds an HMAC-only schedule (any key length, RFC 2104),
   // for tests of the HMAC layer on its own. Messages must be at least one

@@ -12,16 +12,16 @@ namespace portcullis::crypto {
 
 // Cipher is the encryption transform. The first three are AEADs.
 enum class Cipher : uint8_t {
-  kAes128Gcm,        // RFC 4106, 16-byte ICV
-  kAes256Gcm,        // RFC 4106, 16-byte ICV
-  kChacha20Poly1305, // RFC 7634
-  kAes128Cbc,        // RFC 3602, needs an Integ
-  kAes256Cbc,        // RFC 3602, needs an Integ
+  kAes128Gcm,         // RFC 4106, 16-byte ICV
+  kAes256Gcm,         // RFC 4106, 16-byte ICV
+  kChacha20Poly1305,  // RFC 7634
+  kAes128Cbc,         // RFC 3602, needs an Integ
+  kAes256Cbc,         // RFC 3602, needs an Integ
 };
 
 // Integ is the integrity transform used with a non-AEAD cipher (RFC 4868).
 enum class Integ : uint8_t {
-  kNone,            // the cipher is an AEAD
+  kNone,  // the cipher is an AEAD
   kHmacSha256_128,
   kHmacSha384_192,
   kHmacSha512_256,

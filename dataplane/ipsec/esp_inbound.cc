@@ -7,13 +7,14 @@
 // decapsulation. Nothing is decrypted before its length is known to be
 // sane, and the window never moves for a packet that failed its ICV.
 
+#include "dataplane/ipsec/esp_inbound.h"
+
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
 
 #include "crypto/key_schedule.h"
-#include "dataplane/ipsec/esp_inbound.h"
 #include "dataplane/ipsec/esp_util.h"
 #include "dataplane/ipsec/esp_worker.h"
 #include "dataplane/ipsec/sa.h"
@@ -216,8 +217,7 @@ bool esp_inbound_spi(const rte_mbuf* m, uint32_t* spi) {
   return true;
 }
 
-size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
-                         std::span<SaInbound* const> sas) {
+size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts, std::span<SaInbound* const> sas) {
   const size_t n = std::min(pkts.size(), EspWorker::kMaxBurst);
   size_t nops = 0;
   for (size_t i = 0; i < n;) {
@@ -294,8 +294,7 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     if ((sa.hard_packets != 0 && pk >= sa.hard_packets) ||
         (sa.hard_bytes != 0 && by >= sa.hard_bytes)) {
       c.dead.store(true, std::memory_order_relaxed);
-      c.raise(sa.hard_packets != 0 && pk >= sa.hard_packets ? kEventHardPackets
-                                                            : kEventHardBytes);
+      c.raise(sa.hard_packets != 0 && pk >= sa.hard_packets ? kEventHardPackets : kEventHardBytes);
     }
   }
   return w.compact(pkts);

@@ -5,6 +5,8 @@
 // prepare_transport, picked in sa.cc, so the per-packet code has no
 // branches on mode, address family, UDP or suite.
 
+#include "dataplane/ipsec/esp_outbound.h"
+
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_udp.h>
@@ -12,7 +14,6 @@
 #include <algorithm>
 
 #include "crypto/key_schedule.h"
-#include "dataplane/ipsec/esp_outbound.h"
 #include "dataplane/ipsec/esp_util.h"
 #include "dataplane/ipsec/esp_worker.h"
 #include "dataplane/ipsec/sa.h"
@@ -99,13 +100,14 @@ DropReason prepare_tunnel(const SaOutbound& sa, rte_mbuf* m, uint64_t seq, Crypt
   const uint32_t total = m->pkt_len;
   // The template's length is known here; a constant-size copy is a few
   // moves instead of a call to memcpy.
-  constexpr uint32_t kTmplLen = (kOuterV6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr)) +
-                                (kUdp ? kUdpHdrLen : 0);
+  constexpr uint32_t kTmplLen =
+      (kOuterV6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr)) + (kUdp ? kUdpHdrLen : 0);
   std::memcpy(p, sa.tmpl, kTmplLen);
 
   // RFC 4301 section 5.1.2.1 and RFC 6040 section 4.1: DSCP copied or set,
   // ECN copied.
-  const uint8_t dscp = sa.dscp < 0 ? static_cast<uint8_t>(tos & 0xfc) : static_cast<uint8_t>(sa.dscp << 2);
+  const uint8_t dscp =
+      sa.dscp < 0 ? static_cast<uint8_t>(tos & 0xfc) : static_cast<uint8_t>(sa.dscp << 2);
   const uint8_t out_tos = static_cast<uint8_t>(dscp | (tos & 0x03));
   uint32_t ip_len;
   if constexpr (kOuterV6) {
@@ -205,8 +207,7 @@ inline void finish_packet(const SaOutbound& sa, rte_mbuf* m, const CryptoOp& op)
     uint8_t* p = data(m);
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + sizeof(rte_ipv6_hdr));
     udp->dgram_cksum = 0;
-    udp->dgram_cksum =
-        rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(p), udp);
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(p), udp);
   }
 }
 

@@ -52,10 +52,8 @@ class EspWorker {
   uint8_t* icv_save(size_t slot) { return icv_save_[slot].data(); }
 
  private:
-  friend size_t esp_outbound_burst(EspWorker&, std::span<rte_mbuf*>,
-                                   std::span<SaOutbound* const>);
-  friend size_t esp_inbound_burst(EspWorker&, std::span<rte_mbuf*>,
-                                  std::span<SaInbound* const>);
+  friend size_t esp_outbound_burst(EspWorker&, std::span<rte_mbuf*>, std::span<SaOutbound* const>);
+  friend size_t esp_inbound_burst(EspWorker&, std::span<rte_mbuf*>, std::span<SaInbound* const>);
   size_t compact(std::span<rte_mbuf*> pkts);
 
   crypto::Engine& engine_;
@@ -83,8 +81,7 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
 // starting at the outer IP header) with sas[i]; a null SA is counted as
 // kNoSa. Good packets come first, starting at the inner IP header (tunnel)
 // or the rebuilt IP header (transport).
-size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
-                         std::span<SaInbound* const> sas);
+size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts, std::span<SaInbound* const> sas);
 
 // esp_inbound_spi reads the SPI (host byte order) of an ESP or
 // UDP-encapsulated ESP packet starting at its outer IP header, for SAD

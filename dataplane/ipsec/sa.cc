@@ -17,9 +17,8 @@ constexpr uint64_t kSeqLast32 = 0xffffffffull;
 // fetch_add can never wrap the counter back to small numbers.
 constexpr uint64_t kSeqLast64 = ~0ull - (1ull << 32);
 
-void common_fields(const SaConfig& cfg, uint32_t* spi_be,
-                   uint8_t* iv_len, uint8_t* icv_len, uint8_t* block_mask, bool* aead,
-                   bool* cbc_esn) {
+void common_fields(const SaConfig& cfg, uint32_t* spi_be, uint8_t* iv_len, uint8_t* icv_len,
+                   uint8_t* block_mask, bool* aead, bool* cbc_esn) {
   *spi_be = rte_cpu_to_be_32(cfg.spi);
   *iv_len = static_cast<uint8_t>(cfg.suite.iv_len());
   *icv_len = static_cast<uint8_t>(cfg.suite.icv_len());
@@ -60,15 +59,16 @@ uint8_t build_template(const SaConfig& cfg, uint8_t* t) {
 
 std::unique_ptr<crypto::KeySchedule> make_schedule(const SaConfig& cfg, crypto::Engine& engine,
                                                    std::string* error) {
-  return crypto::KeySchedule::create(engine, cfg.suite, cfg.cipher_key.span(),
-                                     cfg.auth_key.span(), error);
+  return crypto::KeySchedule::create(engine, cfg.suite, cfg.cipher_key.span(), cfg.auth_key.span(),
+                                     error);
 }
 
 }  // namespace
 
 std::string validate_sa_config(const SaConfig& cfg, bool outbound) {
   if (cfg.spi < 256) {
-    return "SPI " + std::to_string(cfg.spi) + " is reserved (RFC 4303 section 2.1): use 256 or more";
+    return "SPI " + std::to_string(cfg.spi) +
+           " is reserved (RFC 4303 section 2.1): use 256 or more";
   }
   if (!cfg.suite.valid()) return "suite is not a valid cipher/integrity pairing";
   if (cfg.mode == Mode::kTunnel && outbound && cfg.tunnel_src.v6 != cfg.tunnel_dst.v6) {
@@ -100,8 +100,8 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   if (!ks) return nullptr;
   auto sa = std::make_unique<SaOutbound>();
   sa->ks = ks.get();
-  common_fields(cfg, &sa->spi_be, &sa->iv_len, &sa->icv_len, &sa->block_mask,
-                &sa->aead, &sa->cbc_esn);
+  common_fields(cfg, &sa->spi_be, &sa->iv_len, &sa->icv_len, &sa->block_mask, &sa->aead,
+                &sa->cbc_esn);
   sa->esn = cfg.esn;
   sa->ttl = cfg.ttl;
   sa->dscp = static_cast<int8_t>(cfg.dscp);
@@ -114,7 +114,8 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   sa->outer_len = build_template(cfg, sa->tmpl);
   if (tunnel && !sa->outer_v6) {
     uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(sa->tmpl[i] << 8 | sa->tmpl[i + 1]);
+    for (int i = 0; i < 20; i += 2)
+      sum += static_cast<uint32_t>(sa->tmpl[i] << 8 | sa->tmpl[i + 1]);
     sa->tmpl_sum = sum;
   }
   if (!tunnel) {
@@ -149,8 +150,8 @@ std::unique_ptr<SaInbound> build_inbound(const SaConfig& cfg, crypto::Engine& en
   const uint32_t window = cfg.anti_replay ? cfg.replay_window : ReplayWindow::kMinSize;
   auto sa = std::make_unique<SaInbound>(ReplayWindow(window, cfg.esn, cfg.anti_replay));
   sa->ks = ks.get();
-  common_fields(cfg, &sa->spi_be, &sa->iv_len, &sa->icv_len, &sa->block_mask,
-                &sa->aead, &sa->cbc_esn);
+  common_fields(cfg, &sa->spi_be, &sa->iv_len, &sa->icv_len, &sa->block_mask, &sa->aead,
+                &sa->cbc_esn);
   sa->esn = cfg.esn;
   sa->mode = cfg.mode;
   sa->decap = cfg.mode == Mode::kTunnel ? decap_tunnel : decap_transport;

@@ -119,21 +119,21 @@ struct alignas(64) SaOutbound {
   // --- read-mostly (workers: ro; agent: set at build) ---
   const crypto::KeySchedule* ks = nullptr;
   OutboundPrepareFn prepare = nullptr;
-  uint32_t spi_be = 0;      // network byte order
-  uint8_t outer_len = 0;    // tunnel: outer IP (+ UDP); transport: UDP or 0
+  uint32_t spi_be = 0;    // network byte order
+  uint8_t outer_len = 0;  // tunnel: outer IP (+ UDP); transport: UDP or 0
   uint8_t iv_len = 0;
   uint8_t icv_len = 0;
-  uint8_t block_mask = 0;   // block_len - 1
+  uint8_t block_mask = 0;  // block_len - 1
   uint8_t ttl = 64;
   int8_t dscp = -1;
   DfMode df = DfMode::kCopy;
   bool esn = false;
   bool aead = false;
-  bool cbc_esn = false;     // CBC with ESN: high bits appended for the ICV only
+  bool cbc_esn = false;  // CBC with ESN: high bits appended for the ICV only
   bool outer_v6 = false;
   bool udp = false;
-  uint64_t seq_last = 0;    // last usable sequence number
-  uint64_t seq_soft = 0;    // raise kEventSoftSeq at this sequence number
+  uint64_t seq_last = 0;  // last usable sequence number
+  uint64_t seq_soft = 0;  // raise kEventSoftSeq at this sequence number
   uint64_t iv_mask = 0;
   uint64_t hard_packets = 0;
   // Outer IP (+ UDP) header, built at SA install; lengths, ID, checksum,

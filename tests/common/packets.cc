@@ -59,7 +59,8 @@ bool ip_packet_valid(const std::vector<uint8_t>& p) {
     return ihl >= 20 && (static_cast<size_t>(p[2] << 8 | p[3])) == p.size() &&
            checksum(p.data(), ihl) == 0;
   }
-  if (p[0] >> 4 == 6) return p.size() >= 40 && static_cast<size_t>(p[4] << 8 | p[5]) + 40 == p.size();
+  if (p[0] >> 4 == 6)
+    return p.size() >= 40 && static_cast<size_t>(p[4] << 8 | p[5]) + 40 == p.size();
   return false;
 }
 

@@ -31,7 +31,7 @@ struct Shape {
   bool outer_v6;
 };
 const Shape kShapes[] = {
-    {Mode::kTunnel, false, false}, {Mode::kTunnel, false, true}, {Mode::kTunnel, true, false},
+    {Mode::kTunnel, false, false}, {Mode::kTunnel, false, true},     {Mode::kTunnel, true, false},
     {Mode::kTunnel, true, true},   {Mode::kTransport, false, false}, {Mode::kTransport, true, true},
 };
 
@@ -97,9 +97,8 @@ TEST_P(EspRoundTrip, EncryptThenDecryptGivesThePacketBack) {
     }
   }
   std::vector<dp::SaInbound*> sas(ms.size(), pair_.in.get());
-  ASSERT_EQ(dp::esp_inbound_burst(*worker_, ms, sas), ms.size())
-      << dp::drop_reason_name(worker_->reasons().empty() ? DropReason::kNone
-                                                         : worker_->reasons()[0]);
+  ASSERT_EQ(dp::esp_inbound_burst(*worker_, ms, sas), ms.size()) << dp::drop_reason_name(
+      worker_->reasons().empty() ? DropReason::kNone : worker_->reasons()[0]);
   for (size_t i = 0; i < ms.size(); i++) {
     EXPECT_EQ(test::MbufArena::bytes(ms[i]), pts[i]) << "packet " << i;
   }

@@ -229,7 +229,8 @@ inline SaPairOptions gcm_tunnel() {
   return o;
 }
 
-inline SaPairOptions with(SaPairOptions o, const char* suite, bool udp = false, bool outer_v6 = false) {
+inline SaPairOptions with(SaPairOptions o, const char* suite, bool udp = false,
+                          bool outer_v6 = false) {
   o.suite = *crypto::parse_suite(suite);
   o.udp = udp;
   o.outer_v6 = outer_v6;
