@@ -55,7 +55,7 @@ build() {
 }
 
 echo "== build (release)"
-if build build --buildtype=release; then
+if build build --buildtype=release -Dwerror=true; then
   suites=${SUITES:-"unit kat e2e interop"}
   # Only suites that have tests registered: meson errors on unknown suites.
   present=()
@@ -69,7 +69,7 @@ fi
 
 if [[ -z ${SKIP_SANITIZERS:-} ]]; then
   echo "== build (ASan + UBSan)"
-  if build build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined; then
+  if build build-asan --buildtype=debugoptimized -Dwerror=true -Db_sanitize=address,undefined; then
     run_suites build-asan asan-ubsan unit kat
   else
     failed=$((failed + 1)); failed_names+=("sanitizer build")
