@@ -69,7 +69,7 @@ fi
 
 if [[ -z ${SKIP_SANITIZERS:-} ]]; then
   echo "== build (ASan + UBSan)"
-  if build build-asan --buildtype=debugoptimized -Dwerror=true -Db_sanitize=address,undefined; then
+  if build build-asan --buildtype=debugoptimized -Dwerror=true -Db_lto=false -Db_sanitize=address,undefined; then
     run_suites build-asan asan-ubsan unit kat
   else
     failed=$((failed + 1)); failed_names+=("sanitizer build")
@@ -78,7 +78,7 @@ fi
 
 if [[ -z ${SKIP_FUZZ:-} ]]; then
   echo "== build (libFuzzer, clang)"
-  if CC=clang CXX=clang++ build build-fuzz --buildtype=debugoptimized -Dfuzzing=true -Db_lundef=false; then
+  if CC=clang CXX=clang++ build build-fuzz --buildtype=debugoptimized -Db_lto=false -Dfuzzing=true -Db_lundef=false; then
     if meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -q ' / '; then
       run_suites build-fuzz fuzz fuzz
     fi

@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ostream>
 #include <random>
 #include <span>
@@ -106,7 +107,11 @@ inline Bytes wrap(Outer o, const Bytes& esp) {
     put16(p, o.ip_len(), 4500);
     put16(p, o.ip_len() + 2, 4500);
   }
-  p.insert(p.end(), esp.begin(), esp.end());
+  // resize + copy rather than insert: GCC 12 at -O3 with LTO warns,
+  // wrongly, that insert may read from an empty range.
+  const size_t at = p.size();
+  p.resize(at + esp.size());
+  if (!esp.empty()) std::memcpy(p.data() + at, esp.data(), esp.size());
   fix_lengths(p, o);
   return p;
 }
