@@ -14,7 +14,7 @@ PACKAGES=(
   libdpdk-dev dpdk libipsec-mb-dev libsodium-dev libhwloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libssl-dev libpcap-dev nlohmann-json3-dev
-  python3-scapy iproute2 tcpdump iperf3 jq
+  python3-scapy iproute2 iputils-ping ethtool tcpdump iperf3 jq
 )
 
 missing=()

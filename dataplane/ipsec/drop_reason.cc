@@ -44,6 +44,16 @@ std::string_view drop_reason_name(DropReason r) {
       return "no_neighbour";
     case DropReason::kTooBig:
       return "too_big";
+    case DropReason::kDiscard:
+      return "discard";
+    case DropReason::kNotForUs:
+      return "not_for_us";
+    case DropReason::kLocal:
+      return "local";
+    case DropReason::kPuntFull:
+      return "punt_full";
+    case DropReason::kTxFull:
+      return "tx_full";
     case DropReason::kCount:
       break;
   }

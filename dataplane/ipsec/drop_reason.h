@@ -29,6 +29,11 @@ enum class DropReason : uint8_t {
   kNoRoute,
   kNoNeighbour,
   kTooBig,
+  kDiscard,         // an SPD discard rule, or no rule matched
+  kNotForUs,        // arrived on the unprotected side for someone else
+  kLocal,           // addressed to the gateway, nothing listens (counted, RFC 1122)
+  kPuntFull,        // the agent's queue for ARP, ND and IKE was full
+  kTxFull,          // the port's transmit queue was full
   kCount
 };
 

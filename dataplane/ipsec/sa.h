@@ -31,6 +31,7 @@ struct CryptoOp;
 namespace portcullis::dp {
 
 class EspWorker;
+class SelectorList;
 
 enum class Mode : uint8_t { kTunnel, kTransport };
 
@@ -185,6 +186,10 @@ struct alignas(64) SaInbound {
   // --- cold ---
   alignas(64) uint32_t spi = 0;
   std::unique_ptr<crypto::KeySchedule> owned_ks;
+  // Traffic selectors a decrypted packet must match (RFC 4301 section 5.2
+  // step 4); set by the agent before the SA is published, owned by it, and
+  // never changed afterwards. Null: no check.
+  const SelectorList* selectors = nullptr;
 
   explicit SaInbound(ReplayWindow w) : replay(std::move(w)) {}
 };

@@ -1,0 +1,73 @@
+// agent.h: the data plane's main lcore.
+//
+// One thread, one loop (step()):
+//   1. serve the dataplane channel (control/api Server): requests change
+//      DataplaneState, which publishes new tables;
+//   2. drain the punt ring: answer ARP and IPv6 neighbour solicitations for
+//      the gateway's addresses, learn neighbours from what arrives, and
+//      send IKE packets up to the daemon as Punt events;
+//   3. drain the resolve ring: workers that lacked a neighbour ask for it;
+//      send an ARP request or a neighbour solicitation;
+//   4. about ten times a second: age neighbours, scan SA lifetimes (time
+//      limits here; byte, packet and sequence limits are raised by the
+//      workers) and send SaExpire events. A hard expiry stops the SA in the
+//      data plane whether or not a daemon is connected.
+// Frames the agent sends leave on its own TX queue of each port (index
+// workers), so it never touches a worker's queue.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/api/server.h"
+#include "dataplane/agent/state.h"
+#include "dataplane/pipeline/worker.h"
+#include "dataplane/tables/neighbours.h"
+
+struct rte_mempool;
+struct rte_ring;
+
+namespace portcullis::dp {
+
+struct AgentConfig {
+  std::string socket_path;
+  uint16_t tx_queue = 0;  // the agent's TX queue on every port
+  std::vector<uint16_t> ports;
+  rte_mempool* pool = nullptr;
+  rte_ring* punt = nullptr;
+  rte_ring* resolve = nullptr;
+  NeighbourTable* neighbours = nullptr;
+  const Published<TableSet>* tables = nullptr;
+  const std::vector<std::unique_ptr<Worker>>* workers = nullptr;
+};
+
+class Agent {
+ public:
+  Agent(const AgentConfig& cfg, DataplaneState& state);
+  // step runs one loop iteration, waiting at most timeout_ms for the channel.
+  void step(int timeout_ms);
+  api::Stats stats() const;
+
+ private:
+  api::Reply handle(api::Message& m);
+  void handle_punt(rte_mbuf* m);
+  void arp(rte_mbuf* m);
+  void ndp(rte_mbuf* m);
+  void resolve(const NeighbourKey& k);
+  void scan_lifetimes();
+  void send_frame(uint16_t port, rte_mbuf* m);
+  api::Reply inject(const api::Inject& m);
+
+  AgentConfig cfg_;
+  DataplaneState& state_;
+  std::unique_ptr<api::Server> server_;
+  uint64_t last_scan_tsc_ = 0;
+  uint64_t tsc_hz_ = 0;
+  // Counters of the agent's own work.
+  uint64_t arp_replies_ = 0, nd_replies_ = 0, resolutions_ = 0, punts_ = 0, events_ = 0;
+};
+
+}  // namespace portcullis::dp

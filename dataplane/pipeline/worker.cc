@@ -1,0 +1,266 @@
+#include "dataplane/pipeline/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <cstring>
+
+#include "dataplane/ipsec/esp_util.h"
+#include "dataplane/ipsec/sa.h"
+#include "dataplane/pipeline/packet.h"
+#include "dataplane/tables/flow_key.h"
+#include "dataplane/tables/selector.h"
+
+namespace portcullis::dp {
+
+using esp::load16;
+using esp::load32;
+
+Worker::Worker(const WorkerConfig& cfg, crypto::Engine& engine) : cfg_(cfg), esp_(engine) {
+  out_pkts_.reserve(kBurst);
+  in_pkts_.reserve(kBurst);
+  out_sas_.reserve(kBurst);
+  in_sas_.reserve(kBurst);
+  in_orig_.reserve(kBurst);
+  spis_.reserve(kBurst);
+  tx_.resize(kMaxPorts);
+}
+
+void Worker::run() {
+  cfg_.rcu->register_reader(cfg_.index);
+  cfg_.rcu->online(cfg_.index);
+  uint32_t idle = 0;
+  while (!cfg_.stop->load(std::memory_order_relaxed)) {
+    const uint64_t t0 = rte_rdtsc();
+    const uint32_t n = poll_once();
+    const uint64_t dt = rte_rdtsc() - t0;
+    (n != 0 ? stats_.busy_cycles : stats_.idle_cycles).fetch_add(dt, std::memory_order_relaxed);
+    cfg_.rcu->quiescent(cfg_.index);
+    idle = n != 0 ? 0 : idle + 1;
+    if (cfg_.idle_sleep_us != 0 && idle > 1000) {
+      // Offline while asleep, so that the agent's grace periods need not
+      // wait for us.
+      cfg_.rcu->offline(cfg_.index);
+      rte_delay_us_sleep(cfg_.idle_sleep_us);
+      cfg_.rcu->online(cfg_.index);
+    }
+  }
+  cfg_.rcu->offline(cfg_.index);
+  cfg_.rcu->unregister_reader(cfg_.index);
+}
+
+uint32_t Worker::poll_once() {
+  const TableSet* ts = cfg_.tables->get();
+  uint32_t total = 0;
+  rte_mbuf* pkts[kBurst];
+  for (uint16_t port : cfg_.ports) {
+    const uint16_t n = rte_eth_rx_burst(port, cfg_.queue, pkts, kBurst);
+    if (n == 0) continue;
+    total += n;
+    stats_.rx.fetch_add(n, std::memory_order_relaxed);
+    if (ts == nullptr) {
+      // Nothing configured yet: nothing may pass.
+      for (uint16_t i = 0; i < n; i++) drop(pkts[i], DropReason::kDiscard);
+      continue;
+    }
+    handle_burst(*ts, port, pkts, n);
+  }
+  flush_tx();
+  return total;
+}
+
+void Worker::drop(rte_mbuf* m, DropReason r) {
+  esp_.drops().add(r);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::punt(rte_mbuf* m) {
+  if (rte_ring_enqueue(cfg_.punt, m) != 0) {
+    drop(m, DropReason::kPuntFull);
+    return;
+  }
+  stats_.punted.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  const PortConf& pc = ts.ports[port < kMaxPorts ? port : 0];
+  out_pkts_.clear();
+  in_pkts_.clear();
+  for (uint16_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    const Classified c = classify(ts, pc, m);
+    switch (c.verdict) {
+      case Verdict::kPunt:
+        punt(m);
+        break;
+      case Verdict::kDrop:
+        drop(m, c.reason);
+        break;
+      case Verdict::kEchoReply:
+        stats_.local.fetch_add(1, std::memory_order_relaxed);
+        forward(ts, m);
+        break;
+      case Verdict::kInbound:
+        in_pkts_.push_back(m);
+        break;
+      case Verdict::kOutbound:
+        out_pkts_.push_back(m);
+        break;
+    }
+  }
+  if (!out_pkts_.empty()) outbound(ts);
+  if (!in_pkts_.empty()) inbound(ts);
+}
+
+// outbound: SPD, then ESP for every protected packet of the burst at once.
+void Worker::outbound(const TableSet& ts) {
+  FlowKey keys[kBurst];
+  const SpdPolicy* pol[kBurst];
+  size_t nk = 0;
+  for (rte_mbuf* m : out_pkts_) {
+    const DropReason r = parse_flow_key(rte_pktmbuf_mtod(m, const uint8_t*), m->pkt_len, &keys[nk]);
+    if (r != DropReason::kNone) {
+      drop(m, r);
+      continue;
+    }
+    out_pkts_[nk++] = m;
+  }
+  out_pkts_.resize(nk);
+  if (nk == 0) return;
+  if (ts.spd) {
+    ts.spd->classify_burst(std::span<const FlowKey>(keys, nk), std::span<const SpdPolicy*>(pol, nk));
+  } else {
+    for (size_t i = 0; i < nk; i++) pol[i] = nullptr;
+  }
+  out_sas_.clear();
+  size_t np = 0;
+  for (size_t i = 0; i < nk; i++) {
+    rte_mbuf* m = out_pkts_[i];
+    const SpdPolicy* p = pol[i];
+    if (p == nullptr || p->action == SpdAction::kDiscard) {
+      drop(m, DropReason::kDiscard);
+      continue;
+    }
+    if (!decrement_ttl(m)) {
+      drop(m, DropReason::kMalformed);
+      continue;
+    }
+    if (p->action == SpdAction::kBypass) {
+      stats_.bypass.fetch_add(1, std::memory_order_relaxed);
+      forward(ts, m);
+      continue;
+    }
+    if (p->sa == nullptr) {  // protect, but no SA yet: the daemon must acquire one
+      drop(m, DropReason::kNoSa);
+      continue;
+    }
+    out_pkts_[np++] = m;
+    out_sas_.push_back(p->sa);
+  }
+  if (np == 0) return;
+  std::span<rte_mbuf*> burst(out_pkts_.data(), np);
+  const size_t good = esp_outbound_burst(esp_, burst, out_sas_);
+  stats_.outbound.fetch_add(good, std::memory_order_relaxed);
+  for (size_t i = 0; i < good; i++) forward(ts, burst[i]);
+  // The engine counted the failures.
+  for (size_t i = good; i < np; i++) rte_pktmbuf_free(burst[i]);
+}
+
+// inbound: SAD by SPI, ESP in one burst, then the SA's selectors.
+void Worker::inbound(const TableSet& ts) {
+  spis_.clear();
+  for (rte_mbuf* m : in_pkts_) {
+    uint32_t spi = 0;
+    esp_inbound_spi(m, &spi);  // not ESP: spi 0, which no SA has
+    spis_.push_back(spi);
+  }
+  in_sas_.resize(in_pkts_.size());
+  if (ts.sad) {
+    ts.sad->lookup_burst(spis_, in_sas_);
+  } else {
+    std::fill(in_sas_.begin(), in_sas_.end(), nullptr);
+  }
+  in_orig_.assign(in_pkts_.begin(), in_pkts_.end());
+  const size_t good = esp_inbound_burst(esp_, in_pkts_, in_sas_);
+  // Good packets keep their order, so walking the originals pairs each
+  // with its SA.
+  size_t j = 0;
+  for (size_t i = 0; i < in_orig_.size() && j < good; i++) {
+    if (in_orig_[i] != in_pkts_[j]) continue;
+    rte_mbuf* m = in_pkts_[j++];
+    const SaInbound* sa = in_sas_[i];
+    if (sa->selectors != nullptr) {
+      FlowKey k;
+      if (parse_flow_key(rte_pktmbuf_mtod(m, const uint8_t*), m->pkt_len, &k) != DropReason::kNone ||
+          !sa->selectors->matches(k)) {
+        drop(m, DropReason::kPolicyMismatch);
+        continue;
+      }
+    }
+    if (!decrement_ttl(m)) {
+      drop(m, DropReason::kMalformed);
+      continue;
+    }
+    stats_.inbound.fetch_add(1, std::memory_order_relaxed);
+    forward(ts, m);
+  }
+  for (size_t i = good; i < in_pkts_.size(); i++) rte_pktmbuf_free(in_pkts_[i]);
+}
+
+// forward routes an L3 packet, finds the neighbour, adds Ethernet and
+// queues it for transmission.
+void Worker::forward(const TableSet& ts, rte_mbuf* m) {
+  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  IpAddress dst;
+  dst.v6 = (ip[0] >> 4) == 6;
+  std::memcpy(dst.bytes.data(), ip + (dst.v6 ? 24 : 16), dst.v6 ? 16 : 4);
+  const uint32_t nh = ts.routes ? ts.routes->lookup(dst) : Routes::kNoRoute;
+  if (nh == Routes::kNoRoute) {
+    drop(m, DropReason::kNoRoute);
+    return;
+  }
+  const NextHop& hop = ts.routes->next_hop(nh);
+  if (hop.port_id >= kMaxPorts || m->pkt_len > ts.ports[hop.port_id].mtu) {
+    drop(m, hop.port_id >= kMaxPorts ? DropReason::kNoRoute : DropReason::kTooBig);
+    return;
+  }
+  NeighbourKey key{hop.port_id, hop.connected ? dst : hop.gateway};
+  rte_ether_addr mac;
+  const uint64_t now = rte_rdtsc();
+  if (!usable(cfg_.neighbours->lookup(key, &mac, now))) {
+    // Ask the agent to resolve it (it deduplicates); this packet is lost.
+    rte_ring_enqueue_elem(cfg_.resolve, &key, sizeof(key));
+    drop(m, DropReason::kNoNeighbour);
+    return;
+  }
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+  if (eth == nullptr) {
+    drop(m, DropReason::kNoRoom);
+    return;
+  }
+  eth->dst_addr = mac;
+  eth->src_addr = ts.ports[hop.port_id].mac;
+  eth->ether_type = rte_cpu_to_be_16(dst.v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+  TxQueue& q = tx_[hop.port_id];
+  q.pkts[q.n++] = m;
+  if (q.n == std::size(q.pkts)) flush_tx();
+}
+
+void Worker::flush_tx() {
+  for (uint16_t port = 0; port < tx_.size(); port++) {
+    TxQueue& q = tx_[port];
+    if (q.n == 0) continue;
+    const uint16_t sent = rte_eth_tx_burst(port, cfg_.queue, q.pkts, q.n);
+    stats_.tx.fetch_add(sent, std::memory_order_relaxed);
+    for (uint16_t i = sent; i < q.n; i++) drop(q.pkts[i], DropReason::kTxFull);
+    q.n = 0;
+  }
+}
+
+}  // namespace portcullis::dp

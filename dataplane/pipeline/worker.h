@@ -1,0 +1,96 @@
+// worker.h: one data-plane worker: run to completion per burst.
+//
+// Per loop iteration, for each port: receive a burst on this worker's
+// queue, then
+//   1. classify: ARP, NDP and IKE go to the agent (punt ring); ICMP echo to
+//      the gateway is answered here; ESP and UDP-encapsulated ESP to the
+//      gateway go inbound; anything from a protected port to elsewhere goes
+//      outbound; the rest is dropped and counted;
+//   2. outbound: SPD (rte_acl) per packet, then ESP for the protected ones
+//      in one burst whatever their SA; bypass goes straight on;
+//   3. inbound: SAD by SPI, ESP in one burst, then the decrypted packet is
+//      checked against its SA's traffic selectors (RFC 4301 section 5.2);
+//   4. route (LPM), neighbour, Ethernet header, transmit in bursts.
+// No locks, no allocation, no system calls and no logging here: a drop is
+// a counter. The worker loads the published TableSet once per burst and
+// reports an RCU quiescent state once per loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/agent/rcu.h"
+#include "dataplane/ipsec/esp_worker.h"
+#include "dataplane/pipeline/table_set.h"
+#include "dataplane/tables/neighbours.h"
+
+struct rte_mbuf;
+struct rte_ring;
+
+namespace portcullis::dp {
+
+// WorkerStats are one worker's counters; the worker writes them, others
+// read them (relaxed, possibly a little stale).
+struct WorkerStats {
+  std::atomic<uint64_t> rx{0}, tx{0};
+  std::atomic<uint64_t> outbound{0}, inbound{0}, bypass{0}, local{0}, punted{0};
+  std::atomic<uint64_t> busy_cycles{0}, idle_cycles{0};
+};
+
+struct WorkerConfig {
+  unsigned index = 0;       // also the RCU reader id
+  uint16_t queue = 0;       // RX and TX queue on every port
+  std::vector<uint16_t> ports;
+  Published<TableSet>* tables = nullptr;
+  RcuDomain* rcu = nullptr;
+  const NeighbourTable* neighbours = nullptr;
+  rte_ring* punt = nullptr;     // mbufs for the agent (multi-producer)
+  rte_ring* resolve = nullptr;  // NeighbourKey requests for the agent
+  const std::atomic<bool>* stop = nullptr;
+  // idle_sleep_us > 0 lets an idle worker sleep that long after 1,000 empty
+  // polls in a row: for labs and CI machines where workers share CPUs.
+  // 0 (the default) polls without pause, as an appliance should.
+  unsigned idle_sleep_us = 0;
+};
+
+class Worker {
+ public:
+  static constexpr uint16_t kBurst = 32;
+
+  Worker(const WorkerConfig& cfg, crypto::Engine& engine);
+  // run loops until *cfg.stop; call on the worker's own lcore.
+  void run();
+  // poll_once runs one iteration over every port; returns packets received.
+  uint32_t poll_once();
+
+  const WorkerStats& stats() const { return stats_; }
+  const DropCounters& drops() const { return esp_.drops(); }
+
+ private:
+  void handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, uint16_t n);
+  void outbound(const TableSet& ts);
+  void inbound(const TableSet& ts);
+  void forward(const TableSet& ts, rte_mbuf* m);
+  void drop(rte_mbuf* m, DropReason r);
+  void punt(rte_mbuf* m);
+  void flush_tx();
+
+  WorkerConfig cfg_;
+  EspWorker esp_;
+  WorkerStats stats_;
+  // Per-burst staging, reused: no allocation after start.
+  std::vector<rte_mbuf*> out_pkts_, in_pkts_;
+  std::vector<SaOutbound*> out_sas_;
+  std::vector<SaInbound*> in_sas_;
+  std::vector<rte_mbuf*> in_orig_;
+  std::vector<uint32_t> spis_;
+  struct TxQueue {
+    uint16_t n = 0;
+    rte_mbuf* pkts[2 * kBurst];
+  };
+  std::vector<TxQueue> tx_;  // indexed by port id
+  uint64_t last_resolve_tsc_ = 0;
+};
+
+}  // namespace portcullis::dp

@@ -1,0 +1,100 @@
+// spd.h: the outbound Security Policy Database (RFC 4301 section 4.4.1):
+// ordered rules of selectors and an action, protect / bypass / discard.
+//
+// Immutable once built: the agent builds a new Spd for every change batch
+// and publishes it with the other tables. classify_burst allocates
+// nothing, takes no locks and never throws.
+//
+// Design note. Rules are compiled into two rte_acl contexts, IPv4 and IPv6,
+// one category each. rte_acl walks a multi-bit trie over the key bytes with
+// SIMD, several packets at a time, so its cost depends on the key length,
+// not on the number of rules (memory and build time do grow with them).
+// The FlowKey that the parser fills is the rte_acl input itself.
+//
+// Order. RFC 4301 section 4.4.1 makes the SPD an ordered list: the first
+// matching entry decides. Here a rule's priority orders it (lower wins) and
+// rules of equal priority keep the order they were given in; both are
+// folded into one distinct rte_acl priority per rule, because rte_acl says
+// nothing about which of two equal-priority matches it returns.
+//
+// Traffic that matches no rule is discarded (RFC 4301 section 4.4.1: the
+// SPD must say what happens to every packet, and discarding is the safe
+// default); the default action can be set, for lab use. Protect rules
+// without an SA yet (sa == nullptr) tell the caller to raise an acquire.
+//
+// rte_acl allocates from the EAL heap: EAL must be initialised before build.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dataplane/tables/flow_key.h"
+#include "dataplane/tables/selector.h"
+
+struct rte_acl_ctx;
+
+namespace portcullis::dp {
+
+struct SaOutbound;
+
+enum class SpdAction : uint8_t { kDiscard, kBypass, kProtect };
+
+// SpdRule is one policy as the agent installs it.
+struct SpdRule {
+  Selector sel;
+  uint32_t priority = 0;  // lower wins
+  SpdAction action = SpdAction::kDiscard;
+  SaOutbound* sa = nullptr;  // kProtect: the SA to use; nullptr: acquire one
+  uint32_t id = 0;           // the daemon's policy id, for counters and acquire
+};
+
+// SpdPolicy is what classification returns: the action of the winning rule
+// (or of the default), by pointer into the Spd, valid while it lives.
+struct SpdPolicy {
+  SpdAction action = SpdAction::kDiscard;
+  bool is_default = false;  // no rule matched
+  uint32_t id = 0;
+  SaOutbound* sa = nullptr;
+};
+
+class Spd {
+ public:
+  struct Options {
+    SpdAction default_action = SpdAction::kDiscard;
+    int socket_id = -1;  // NUMA node for rte_acl's memory; -1: any
+  };
+
+  // build compiles rules; returns nullptr and sets *error naming the first
+  // invalid rule, or the rte_acl failure.
+  static std::unique_ptr<Spd> build(std::span<const SpdRule> rules, std::string* error);
+  static std::unique_ptr<Spd> build(std::span<const SpdRule> rules, const Options& opts,
+                                    std::string* error);
+  ~Spd();
+  Spd(const Spd&) = delete;
+  Spd& operator=(const Spd&) = delete;
+
+  // classify returns the policy for one packet.
+  const SpdPolicy* classify(const FlowKey& key) const;
+
+  // classify_burst sets out[i] to the policy for *keys[i] (never null: the
+  // default when no rule matches) and returns how many matched a rule.
+  // out must be at least as long as keys.
+  uint32_t classify_burst(std::span<const FlowKey* const> keys,
+                          std::span<const SpdPolicy*> out) const;
+  uint32_t classify_burst(std::span<const FlowKey> keys, std::span<const SpdPolicy*> out) const;
+
+  size_t size() const { return policies_.size(); }
+  const SpdPolicy& default_policy() const { return default_; }
+
+ private:
+  Spd() = default;
+
+  rte_acl_ctx* ctx_[2] = {nullptr, nullptr};  // [0] IPv4, [1] IPv6; null: no rules
+  std::vector<SpdPolicy> policies_;           // rte_acl userdata n is policies_[n - 1]
+  SpdPolicy default_;
+};
+
+}  // namespace portcullis::dp

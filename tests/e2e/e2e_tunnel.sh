@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# e2e_tunnel.sh: two Portcullis gateways in network namespaces.
+#
+#   hA (10.1.0.2) -- gw1 [portcullis-dataplane] -- WAN 192.0.2.0/24 --
+#                    gw2 [portcullis-dataplane] -- hB (10.2.0.2)
+#
+# Each gateway is a portcullis-dataplane on two net_af_packet ports (veths in
+# its namespace); SAs and policies go in over the dataplane channel with
+# dpchan. Checks: ping both ways, a TCP transfer (iperf3), only ESP on the
+# WAN, then the same with UDP encapsulation, and IPv6 inside IPv4.
+# Needs root. Prints "N passed, M failed" and exits non-zero on failure.
+set -uo pipefail
+
+DATAPLANE=${DATAPLANE:?path to portcullis-dataplane}
+DPCHAN=${DPCHAN:?path to dpchan}
+tmp=$(mktemp -d /tmp/pc-e2e.XXXXXX)
+ns="pce$$"
+passed=0
+failed=0
+pids=()
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  for n in hA gw1 gw2 hB; do ip netns del "$ns-$n" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+in_ns() { local n=$1; shift; ip netns exec "$ns-$n" "$@"; }
+
+# --- topology -----------------------------------------------------------------
+for n in hA gw1 gw2 hB; do
+  ip netns add "$ns-$n"
+  in_ns "$n" ip link set lo up
+done
+link() {  # link NS1 IF1 NS2 IF2
+  ip link add "$2" netns "$ns-$1" type veth peer name "$4" netns "$ns-$3"
+  in_ns "$1" ip link set "$2" up
+  in_ns "$3" ip link set "$4" up
+}
+link hA a0 gw1 g1p
+link gw1 g1u gw2 g2u
+link gw2 g2p hB b0
+for n in gw1 gw2; do
+  # The gateways' veths belong to DPDK: the kernel must not answer on them.
+  in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+# The hosts' MTU leaves room for ESP: the gateway does not yet send ICMP
+# "fragmentation needed" for packets that no longer fit once encapsulated.
+in_ns hA ip link set a0 mtu 1400
+in_ns hB ip link set b0 mtu 1400
+# veth leaves TCP and UDP checksums for "hardware" to fill in; af_packet
+# hands the data plane the packet as it is, and no hardware follows. The
+# hosts must compute their checksums themselves.
+in_ns hA ethtool -K a0 tx off >/dev/null
+in_ns hB ethtool -K b0 tx off >/dev/null
+in_ns hA ip addr add 10.1.0.2/24 dev a0
+in_ns hA ip route add default via 10.1.0.1
+in_ns hA ip -6 addr add fd00:1::2/64 dev a0 nodad
+in_ns hA ip -6 route add default via fd00:1::1
+in_ns hB ip addr add 10.2.0.2/24 dev b0
+in_ns hB ip route add default via 10.2.0.1
+in_ns hB ip -6 addr add fd00:2::2/64 dev b0 nodad
+in_ns hB ip -6 route add default via fd00:2::1
+
+start_gw() {  # start_gw NAME PROTECTED_IF UNPROTECTED_IF
+  # Not through in_ns: $! must be the data plane itself, to stop it.
+  ip netns exec "$ns-$1" "$DATAPLANE" --socket "$tmp/$1.sock" --idle-sleep-us 50 --mbufs 4095 -- \
+    --no-pci --in-memory --file-prefix "$ns-$1" --log-level=error \
+    --vdev "net_af_packet0,iface=$2,qpairs=2" --vdev "net_af_packet1,iface=$3,qpairs=2" >"$tmp/$1.log" 2>&1 &
+  pids+=($!)
+}
+start_gw gw1 g1p g1u
+start_gw gw2 g2p g2u
+for n in gw1 gw2; do
+  for _ in $(seq 100); do [[ -S $tmp/$n.sock ]] && break; sleep 0.1; done
+  if [[ -S $tmp/$n.sock ]]; then ok "$n started"; else bad "$n did not start"; cat "$tmp/$n.log"; exit 1; fi
+done
+
+# --- keys and configuration ---------------------------------------------------
+key() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+k12=$(key 20)
+k21=$(key 20)
+
+# configure GW SELF PEER LAN_ADDR PEER_LAN OUT_SPI IN_SPI OUT_KEY IN_KEY EXTRA
+configure() {
+  local gw=$1 self=$2 peer=$3 lan=$4 peer_lan=$5 ospi=$6 ispi=$7 okey=$8 ikey=$9 extra=${10}
+  # 10.N.0.1 pairs with fd00:N::1.
+  local o=${lan#*.} po=${peer_lan#*.}
+  local lan6="fd00:${o%%.*}" plan6="fd00:${po%%.*}"
+  "$DPCHAN" "$tmp/$gw.sock" <<EOS
+begin
+port 0 protected $lan/24 ${lan6}::1/64
+port 1 unprotected $self/24
+sa 1 out $ospi aes128gcm16 $okey tunnel $self $peer $extra
+sa 2 in $ispi aes128gcm16 $ikey tunnel $peer $self $extra sel ${peer_lan%.*}.0/24 ${lan%.*}.0/24 sel ${plan6}::/64 ${lan6}::/64
+policy 1 out ${lan%.*}.0/24 ${peer_lan%.*}.0/24 protect 1 prio 10
+policy 2 out ${lan6}::/64 ${plan6}::/64 protect 1 prio 10
+commit
+EOS
+}
+flush() { "$DPCHAN" "$tmp/$1.sock" <<<"begin
+del policy 1
+del policy 2
+del sa 1
+del sa 2
+commit"; }
+
+setup_tunnel() {  # setup_tunnel EXTRA
+  configure gw1 192.0.2.1 192.0.2.2 10.1.0.1 10.2.0.1 0x1001 0x2001 "$k12" "$k21" "$1" &&
+    configure gw2 192.0.2.2 192.0.2.1 10.2.0.1 10.1.0.1 0x2001 0x1001 "$k21" "$k12" "$1"
+}
+
+# wan_capture FILTER_DESC: capture on gw1's WAN veth while pinging, then
+# count packets that are not ESP (or UDP 4500) and not ARP.
+wan_check() {  # wan_check LABEL BPF_ALLOWED
+  in_ns gw1 timeout 6 tcpdump -i g1u -nn -w "$tmp/wan.pcap" 2>/dev/null &
+  local cap=$!
+  sleep 1
+  in_ns hA ping -c 3 -i 0.2 -W 2 10.2.0.2 >/dev/null 2>&1
+  wait "$cap" 2>/dev/null
+  local total others
+  total=$(tcpdump -nn -r "$tmp/wan.pcap" 2>/dev/null | wc -l)
+  others=$(tcpdump -nn -r "$tmp/wan.pcap" "not ($2) and not arp" 2>/dev/null | wc -l)
+  if ((total > 0 && others == 0)); then
+    ok "$1: WAN carries only $2 ($total packets)"
+  else
+    bad "$1: WAN capture: $total packets, $others not $2"
+    tcpdump -nn -r "$tmp/wan.pcap" 2>/dev/null | head -5
+  fi
+}
+
+traffic() {  # traffic LABEL
+  in_ns hA ping -c 2 -W 1 10.2.0.2 >/dev/null 2>&1  # resolve neighbours
+  if in_ns hA ping -c 5 -i 0.2 -W 2 10.2.0.2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+    ok "$1: ping hA -> hB, no loss"
+  else
+    bad "$1: ping hA -> hB"; tail -3 "$tmp/ping"
+  fi
+  if in_ns hB ping -c 5 -i 0.2 -W 2 10.1.0.2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+    ok "$1: ping hB -> hA, no loss"
+  else
+    bad "$1: ping hB -> hA"; tail -3 "$tmp/ping"
+  fi
+}
+
+# tcp_one LABEL CLIENT_NS SERVER_NS SERVER_IP PORT: a 2-second iperf3 run.
+tcp_one() {
+  in_ns "$3" timeout 15 iperf3 -s -1 -p "$5" >/dev/null 2>&1 &
+  local srv=$!
+  sleep 0.5
+  local mbps=0
+  if in_ns "$2" timeout 15 iperf3 -c "$4" -p "$5" -t 2 -J >"$tmp/iperf.json" 2>/dev/null; then
+    mbps=$(jq '(.end.sum_received.bits_per_second // 0) / 1e6 | floor' "$tmp/iperf.json" 2>/dev/null || echo 0)
+  fi
+  if ((mbps > 0)); then ok "$1: $mbps Mbit/s"; else bad "$1: no data"; head -c 600 "$tmp/iperf.json"; fi
+  wait "$srv" 2>/dev/null
+}
+tcp() {  # tcp LABEL
+  tcp_one "$1: TCP hA -> hB" hA hB 10.2.0.2 5201
+  tcp_one "$1: TCP hB -> hA" hB hA 10.1.0.2 5202
+}
+
+# --- plain ESP ----------------------------------------------------------------
+if setup_tunnel ""; then ok "ESP SAs and policies installed"; else bad "configure"; fi
+if [[ -n ${E2E_DEBUG:-} ]]; then
+  in_ns gw2 timeout 4 tcpdump -e -i g2u -nn -c 5 > "$tmp/d2" 2>&1 &
+  in_ns gw1 timeout 4 tcpdump -e -i g1u -nn -c 5 > "$tmp/d1" 2>&1 &
+  sleep 1; in_ns hA ping -c 3 -i 0.3 -W 1 10.2.0.2; sleep 3
+  echo "== g1u"; cat "$tmp/d1"; echo "== g2u"; cat "$tmp/d2"
+fi
+traffic "esp"
+tcp "esp"
+wan_check "esp" "esp"
+if in_ns hA ping -6 -c 3 -i 0.2 -W 2 fd00:2::2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+  ok "esp: IPv6 inner over IPv4 outer, no loss"
+else
+  # The first attempt may be lost to neighbour discovery.
+  if in_ns hA ping -6 -c 3 -i 0.2 -W 2 fd00:2::2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+    ok "esp: IPv6 inner over IPv4 outer, no loss"
+  else
+    bad "esp: IPv6 inner over IPv4 outer"; tail -2 "$tmp/ping"
+    for g in gw1 gw2; do echo "--- $g"; "$DPCHAN" "$tmp/$g.sock" <<<"stats" | awk '$2 != 0' | grep -v cycles; done
+  fi
+fi
+if ((failed > 0)); then
+  for g in gw1 gw2; do echo "--- $g counters"; "$DPCHAN" "$tmp/$g.sock" <<<"stats" | awk '$2 != 0'; done
+fi
+"$DPCHAN" "$tmp/gw1.sock" <<<"expect worker.0.outbound >= 10
+expect worker.0.inbound >= 10
+expect drop.integrity == 0" && ok "esp: gw1 counters" || bad "esp: gw1 counters"
+
+# --- UDP-encapsulated ESP (RFC 3948) --------------------------------------------
+flush gw1 && flush gw2 || bad "flush"
+if setup_tunnel "udp"; then ok "UDP-encapsulated SAs installed"; else bad "configure udp"; fi
+traffic "udp"
+wan_check "udp" "udp port 4500"
+
+echo "--- gw1 counters"
+"$DPCHAN" "$tmp/gw1.sock" <<<"stats drop." | awk '$2 != 0'
+echo "$passed passed, $failed failed"
+((failed == 0))
