@@ -178,6 +178,11 @@ struct alignas(64) SaInbound {
   bool cbc_esn = false;
   Mode mode = Mode::kTunnel;
   uint64_t hard_bytes = 0, hard_packets = 0;
+  // Traffic selectors a decrypted packet must match (RFC 4301 section 5.2
+  // step 4); set by the agent before the SA is published, owned by it, and
+  // never changed afterwards. Null: no check. Read for every packet, so on
+  // the first line.
+  const SelectorList* selectors = nullptr;
 
   // --- mutable (owning worker: rw) ---
   alignas(64) ReplayWindow replay;
@@ -186,13 +191,9 @@ struct alignas(64) SaInbound {
   // --- cold ---
   alignas(64) uint32_t spi = 0;
   std::unique_ptr<crypto::KeySchedule> owned_ks;
-  // Traffic selectors a decrypted packet must match (RFC 4301 section 5.2
-  // step 4); set by the agent before the SA is published, owned by it, and
-  // never changed afterwards. Null: no check.
-  const SelectorList* selectors = nullptr;
-
   explicit SaInbound(ReplayWindow w) : replay(std::move(w)) {}
 };
+static_assert(offsetof(SaInbound, replay) == 64, "read-mostly part is one cache line");
 static_assert(sizeof(SaInbound) <= 256);
 
 // build_outbound / build_inbound turn a config into a runtime SA: key

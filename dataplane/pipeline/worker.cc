@@ -124,7 +124,7 @@ void Worker::outbound(const TableSet& ts) {
   const SpdPolicy* pol[kBurst];
   size_t nk = 0;
   for (rte_mbuf* m : out_pkts_) {
-    const DropReason r = parse_flow_key(rte_pktmbuf_mtod(m, const uint8_t*), m->pkt_len, &keys[nk]);
+    const DropReason r = parse_flow_key(m, 0, &keys[nk]);
     if (r != DropReason::kNone) {
       drop(m, r);
       continue;
@@ -197,7 +197,7 @@ void Worker::inbound(const TableSet& ts) {
     const SaInbound* sa = in_sas_[i];
     if (sa->selectors != nullptr) {
       FlowKey k;
-      if (parse_flow_key(rte_pktmbuf_mtod(m, const uint8_t*), m->pkt_len, &k) != DropReason::kNone ||
+      if (parse_flow_key(m, 0, &k) != DropReason::kNone ||
           !sa->selectors->matches(k)) {
         drop(m, DropReason::kPolicyMismatch);
         continue;

@@ -105,12 +105,14 @@ policy 2 out ${lan6}::/64 ${plan6}::/64 protect 1 prio 10
 commit
 EOS
 }
-flush() { "$DPCHAN" "$tmp/$1.sock" <<<"begin
+flush() {  # flush GW OUT_SA IN_SA
+  "$DPCHAN" "$tmp/$1.sock" <<<"begin
 del policy 1
 del policy 2
-del sa 1
-del sa 2
-commit"; }
+del sa $2
+del sa $3
+commit"
+}
 
 setup_tunnel() {  # setup_tunnel EXTRA
   configure gw1 192.0.2.1 192.0.2.2 10.1.0.1 10.2.0.1 0x1001 0x2001 "$k12" "$k21" "$1" &&
@@ -196,8 +198,57 @@ fi
 expect worker.0.inbound >= 10
 expect drop.integrity == 0" && ok "esp: gw1 counters" || bad "esp: gw1 counters"
 
+# --- make-before-break SA replacement under ping ---------------------------------
+# New inbound SAs first, then each side switches its outbound SA and
+# policies in one transaction, then the old SAs go: no packet may be lost.
+n12=$(key 20)
+n21=$(key 20)
+mbb() {  # mbb GW SELF PEER LAN PEER_LAN NEW_OUT_SPI NEW_IN_SPI OUT_KEY IN_KEY
+  local o=${4#*.} po=${5#*.}
+  local lan6="fd00:${o%%.*}" plan6="fd00:${po%%.*}"
+  "$DPCHAN" "$tmp/$1.sock" <<EOS
+sa 3 in $7 aes128gcm16 $9 tunnel $3 $2 sel ${5%.*}.0/24 ${4%.*}.0/24 sel ${plan6}::/64 ${lan6}::/64
+EOS
+}
+mbb_switch() {  # mbb_switch GW SELF PEER LAN PEER_LAN NEW_OUT_SPI OUT_KEY
+  local o=${4#*.} po=${5#*.}
+  local lan6="fd00:${o%%.*}" plan6="fd00:${po%%.*}"
+  "$DPCHAN" "$tmp/$1.sock" <<EOS
+begin
+sa 4 out $6 aes128gcm16 $7 tunnel $2 $3
+del policy 1
+del policy 2
+policy 1 out ${4%.*}.0/24 ${5%.*}.0/24 protect 4 prio 10
+policy 2 out ${lan6}::/64 ${plan6}::/64 protect 4 prio 10
+commit
+EOS
+}
+in_ns hA ping -c 80 -i 0.05 -W 1 10.2.0.2 >"$tmp/mbb" 2>&1 &
+pinger=$!
+sleep 1
+mbb gw1 192.0.2.1 192.0.2.2 10.1.0.1 10.2.0.1 0x1002 0x2002 "$n12" "$n21" &&
+  mbb gw2 192.0.2.2 192.0.2.1 10.2.0.1 10.1.0.1 0x2002 0x1002 "$n21" "$n12" &&
+  mbb_switch gw1 192.0.2.1 192.0.2.2 10.1.0.1 10.2.0.1 0x1002 "$n12" &&
+  mbb_switch gw2 192.0.2.2 192.0.2.1 10.2.0.1 10.1.0.1 0x2002 "$n21" &&
+  sleep 0.5 &&
+  "$DPCHAN" "$tmp/gw1.sock" <<<"begin
+del sa 1
+del sa 2
+commit" &&
+  "$DPCHAN" "$tmp/gw2.sock" <<<"begin
+del sa 1
+del sa 2
+commit" || bad "SA replacement commands"
+wait "$pinger"
+if grep -q " 0% packet loss" "$tmp/mbb"; then
+  ok "SA pair replaced under ping ($(grep -o '[0-9]* received' "$tmp/mbb")), no loss"
+else
+  bad "SA replacement lost packets: $(grep 'packet loss' "$tmp/mbb")"
+fi
+"$DPCHAN" "$tmp/gw1.sock" <<<"query 4" | grep -q "packets [1-9]" && ok "traffic moved to the new SA" || bad "new SA unused"
+
 # --- UDP-encapsulated ESP (RFC 3948) --------------------------------------------
-flush gw1 && flush gw2 || bad "flush"
+flush gw1 4 3 && flush gw2 4 3 || bad "flush"
 if setup_tunnel "udp"; then ok "UDP-encapsulated SAs installed"; else bad "configure udp"; fi
 traffic "udp"
 wan_check "udp" "udp port 4500"
