@@ -97,11 +97,8 @@ void Agent::step(int timeout_ms) {
 }
 
 api::Reply Agent::handle(api::Message& m) {
-  if (auto* s = std::get_if<api::StatsGet>(&m)) {
-    (void)s;
-    api::Reply r;
-    r.payload = stats();
-    return r;
+  if (std::holds_alternative<api::StatsGet>(m)) {
+    return api::Reply{0, api::Status::kOk, {}, api::ReplyPayload(std::in_place_type<api::Stats>, stats())};
   }
   if (auto* inj = std::get_if<api::Inject>(&m)) return inject(*inj);
   return state_.handle(m);
@@ -272,42 +269,55 @@ void Agent::resolve(const NeighbourKey& k) {
 }
 
 // scan_lifetimes reports the SA events the workers raised and enforces
-// time limits (RFC 4301 section 4.4.2.1).
+// time limits (RFC 4301 section 4.4.2.1). Each call looks at up to
+// kScanSlice SAs, resuming where the last one stopped, so that a million
+// SAs cost the agent's loop a bounded slice per tick, not a long pause.
 void Agent::scan_lifetimes() {
+  constexpr size_t kScanSlice = 4096;
+  auto& sas = state_.sas();
+  if (sas.empty()) return;
   const uint64_t now = now_ns();
-  for (auto& [id, sa] : state_.sas()) {
-    SaCounters& c = sa->inbound ? sa->in->counters : sa->out->counters;
-    const uint64_t age_s = (now - sa->installed_ns) / 1000000000ull;
-    if (sa->lifetime.soft_seconds != 0 && age_s >= sa->lifetime.soft_seconds &&
-        !sa->soft_time_reported) {
-      sa->soft_time_reported = true;
-      events_ += server_->broadcast(api::SaExpire{0, id, api::ExpireKind::kSoft, api::ExpireBy::kTime}) > 0;
-    }
-    if (sa->lifetime.hard_seconds != 0 && age_s >= sa->lifetime.hard_seconds &&
-        !sa->hard_time_reported) {
-      sa->hard_time_reported = true;
-      c.dead.store(true, std::memory_order_relaxed);  // stops it, daemon or not
-      events_ += server_->broadcast(api::SaExpire{0, id, api::ExpireKind::kHard, api::ExpireBy::kTime}) > 0;
-    }
-    const uint32_t bits = c.events.load(std::memory_order_relaxed) & ~sa->reported_events;
-    if (bits == 0) continue;
-    sa->reported_events |= bits;
-    struct Map {
-      uint32_t bit;
-      api::ExpireKind kind;
-      api::ExpireBy by;
-    };
-    static constexpr Map kMap[] = {
-        {kEventSoftBytes, api::ExpireKind::kSoft, api::ExpireBy::kBytes},
-        {kEventSoftPackets, api::ExpireKind::kSoft, api::ExpireBy::kPackets},
-        {kEventSoftSeq, api::ExpireKind::kSoft, api::ExpireBy::kSeq},
-        {kEventHardBytes, api::ExpireKind::kHard, api::ExpireBy::kBytes},
-        {kEventHardPackets, api::ExpireKind::kHard, api::ExpireBy::kPackets},
-        {kEventSeqExhausted, api::ExpireKind::kHard, api::ExpireBy::kSeq},
-    };
-    for (const Map& e : kMap) {
-      if (bits & e.bit) events_ += server_->broadcast(api::SaExpire{0, id, e.kind, e.by}) > 0;
-    }
+  auto it = sas.lower_bound(scan_cursor_);
+  const size_t n = std::min(kScanSlice, sas.size());
+  for (size_t done = 0; done < n; done++, ++it) {
+    if (it == sas.end()) it = sas.begin();
+    scan_one(it->first, *it->second, now);
+  }
+  scan_cursor_ = it == sas.end() ? 0 : it->first;
+}
+
+void Agent::scan_one(uint32_t id, InstalledSa& sa, uint64_t now) {
+  SaCounters& c = sa.inbound ? sa.in->counters : sa.out->counters;
+  const uint64_t age_s = (now - sa.installed_ns) / 1000000000ull;
+  if (sa.lifetime.soft_seconds != 0 && age_s >= sa.lifetime.soft_seconds &&
+      !sa.soft_time_reported) {
+    sa.soft_time_reported = true;
+    events_ += server_->broadcast(api::SaExpire{0, id, api::ExpireKind::kSoft, api::ExpireBy::kTime}) > 0;
+  }
+  if (sa.lifetime.hard_seconds != 0 && age_s >= sa.lifetime.hard_seconds &&
+      !sa.hard_time_reported) {
+    sa.hard_time_reported = true;
+    c.dead.store(true, std::memory_order_relaxed);  // stops it, daemon or not
+    events_ += server_->broadcast(api::SaExpire{0, id, api::ExpireKind::kHard, api::ExpireBy::kTime}) > 0;
+  }
+  const uint32_t bits = c.events.load(std::memory_order_relaxed) & ~sa.reported_events;
+  if (bits == 0) return;
+  sa.reported_events |= bits;
+  struct Map {
+    uint32_t bit;
+    api::ExpireKind kind;
+    api::ExpireBy by;
+  };
+  static constexpr Map kMap[] = {
+      {kEventSoftBytes, api::ExpireKind::kSoft, api::ExpireBy::kBytes},
+      {kEventSoftPackets, api::ExpireKind::kSoft, api::ExpireBy::kPackets},
+      {kEventSoftSeq, api::ExpireKind::kSoft, api::ExpireBy::kSeq},
+      {kEventHardBytes, api::ExpireKind::kHard, api::ExpireBy::kBytes},
+      {kEventHardPackets, api::ExpireKind::kHard, api::ExpireBy::kPackets},
+      {kEventSeqExhausted, api::ExpireKind::kHard, api::ExpireBy::kSeq},
+  };
+  for (const Map& e : kMap) {
+    if (bits & e.bit) events_ += server_->broadcast(api::SaExpire{0, id, e.kind, e.by}) > 0;
   }
 }
 

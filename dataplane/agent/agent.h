@@ -58,6 +58,7 @@ class Agent {
   void ndp(rte_mbuf* m);
   void resolve(const NeighbourKey& k);
   void scan_lifetimes();
+  void scan_one(uint32_t id, InstalledSa& sa, uint64_t now);
   void send_frame(uint16_t port, rte_mbuf* m);
   api::Reply inject(const api::Inject& m);
 
@@ -65,6 +66,7 @@ class Agent {
   DataplaneState& state_;
   std::unique_ptr<api::Server> server_;
   uint64_t last_scan_tsc_ = 0;
+  uint32_t scan_cursor_ = 0;  // the sa_id the next lifetime scan starts at
   uint64_t tsc_hz_ = 0;
   // Counters of the agent's own work.
   uint64_t arp_replies_ = 0, nd_replies_ = 0, resolutions_ = 0, punts_ = 0, events_ = 0;

@@ -120,6 +120,7 @@ api::Reply DataplaneState::handle(api::Message& request) {
           return ok();
         } else if constexpr (std::is_same_v<T, api::Flush>) {
           maps_.sas.clear();
+          maps_.inbound_spis.clear();
           maps_.policies.clear();
           maps_.routes.clear();
           return changed();
@@ -171,11 +172,9 @@ api::Reply DataplaneState::sa_add(api::SaAdd& m) {
   sa->lifetime = cfg->lifetime;
   sa->installed_ns = now_ns();
   if (sa->inbound) {
-    for (const auto& p : maps_.sas) {
-      if (p.second->inbound && p.second->spi == m.spi) {
-        return fail(api::Status::kExists, "inbound SPI " + std::to_string(m.spi) +
-                                               " is already used by sa " + std::to_string(p.first));
-      }
+    if (auto it = maps_.inbound_spis.find(m.spi); it != maps_.inbound_spis.end()) {
+      return fail(api::Status::kExists, "inbound SPI " + std::to_string(m.spi) +
+                                             " is already used by sa " + std::to_string(it->second));
     }
     sa->in = build_inbound(*cfg, engine_, &err);
     if (!sa->in) return fail(api::Status::kInvalid, err);
@@ -195,6 +194,7 @@ api::Reply DataplaneState::sa_add(api::SaAdd& m) {
     sa->out = build_outbound(*cfg, engine_, &err);
     if (!sa->out) return fail(api::Status::kInvalid, err);
   }
+  if (sa->inbound) maps_.inbound_spis[m.spi] = m.sa_id;
   maps_.sas[m.sa_id] = std::move(sa);
   return changed();
 }
@@ -209,9 +209,10 @@ api::Reply DataplaneState::sa_update(const api::SaUpdate& m) {
 }
 
 api::Reply DataplaneState::sa_del(const api::SaDel& m) {
-  if (maps_.sas.erase(m.sa_id) == 0) {
-    return fail(api::Status::kNotFound, "no sa " + std::to_string(m.sa_id));
-  }
+  auto it = maps_.sas.find(m.sa_id);
+  if (it == maps_.sas.end()) return fail(api::Status::kNotFound, "no sa " + std::to_string(m.sa_id));
+  if (it->second->inbound) maps_.inbound_spis.erase(it->second->spi);
+  maps_.sas.erase(it);
   return changed();
 }
 
@@ -226,9 +227,7 @@ api::Reply DataplaneState::sa_query(const api::SaQuery& m) {
   info.events = c.events.load(std::memory_order_relaxed);
   // The replay window belongs to a worker; its top is read only for display.
   info.seq = sa.inbound ? 0 : sa.out->next_seq.load(std::memory_order_relaxed);
-  api::Reply r;
-  r.payload = info;
-  return r;
+  return api::Reply{0, api::Status::kOk, {}, api::ReplyPayload(std::in_place_type<api::SaInfo>, info)};
 }
 
 api::Reply DataplaneState::policy_add(const api::PolicyAdd& m) {

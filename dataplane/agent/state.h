@@ -80,6 +80,7 @@ class DataplaneState {
     std::map<uint32_t, api::PolicyAdd> policies;
     std::map<std::string, api::RouteAdd> routes;  // keyed by prefix text
     std::array<PortConf, kMaxPorts> ports{};
+    std::map<uint32_t, uint32_t> inbound_spis;  // SPI -> sa_id, for uniqueness
   };
   Maps maps_;
   std::unique_ptr<Maps> snapshot_;  // set inside a transaction

@@ -12,10 +12,14 @@
 //   stats [SUBSTRING]          print counters whose name contains it
 //   expect COUNTER OP N        OP: == >= <= ; fails the script otherwise
 //   query SA_ID
+//   bulk N                     one transaction of N SA pairs (tunnels to
+//                              10.128.0.0/9 peers) with an outbound policy
+//                              each, pipelined; prints the rate
 //
 //   dpchan SOCKET [SCRIPT]     (stdin without SCRIPT)
 // Exits 1 on the first error reply or failed expectation. Key bytes are
 // never printed.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -178,6 +182,43 @@ int main(int argc, char** argv) {
                        static_cast<unsigned long long>(want), static_cast<unsigned long long>(v));
           return 1;
         }
+      } else if (cmd == "bulk") {
+        const uint32_t n = static_cast<uint32_t>(std::stoul(w.at(1)));
+        const auto t0 = std::chrono::steady_clock::now();
+        c.send_async(api::Begin{});
+        for (uint32_t i = 0; i < n; i++) {
+          // Peer i: gateway 198.18.x.y, LAN 10.128.0.0/9 cut into /32s.
+          const uint32_t peer = (198u << 24) | (18u << 16) | (i & 0xffff);
+          const uint32_t lan = (10u << 24) | (128u << 16) | i;
+          auto v4 = [](uint32_t a) {
+            return api::IpAddr::v4(static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                                   static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a));
+          };
+          for (int dir = 0; dir < 2; dir++) {
+            api::SaAdd m;
+            m.sa_id = 1000000 + 2 * i + static_cast<uint32_t>(dir);
+            m.direction = dir == 0 ? api::Direction::kOut : api::Direction::kIn;
+            m.spi = 0x10000000u + 2 * i + static_cast<uint32_t>(dir);
+            m.suite = "aes128gcm16";
+            std::vector<uint8_t> k(20, static_cast<uint8_t>(i + dir));
+            m.cipher_key = api::KeyBytes(k);
+            m.tunnel_src = dir == 0 ? api::IpAddr::v4(192, 0, 2, 1) : v4(peer);
+            m.tunnel_dst = dir == 0 ? v4(peer) : api::IpAddr::v4(192, 0, 2, 1);
+            c.send_async(std::move(m));
+          }
+          api::PolicyAdd p;
+          p.policy_id = 1000000 + i;
+          p.priority = 100;
+          p.selector.src = api::Prefix{api::IpAddr::v4(10, 1, 0, 0), 16};
+          p.selector.dst = api::Prefix{v4(lan), 32};
+          p.action = api::Action::kProtect;
+          p.sa_id = 1000000 + 2 * i;
+          c.send_async(p);
+        }
+        c.send_async(api::Commit{});
+        for (const api::Reply& r : c.wait_all()) check(r, "bulk");
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("bulk: %u SA pairs and %u policies in %.2f s: %.0f SAs/s\n", n, n, s, 2.0 * n / s);
       } else if (cmd == "query") {
         api::Reply r = c.call(api::SaQuery{0, static_cast<uint32_t>(std::stoul(w.at(1)))});
         check(r, line);
