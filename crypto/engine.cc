@@ -65,19 +65,9 @@ inline bool finish_job(const IMB_JOB* job, bool seal) {
   return op->ok;
 }
 
-inline uint32_t digest_len(Integ integ) {
-  switch (integ) {
-    case Integ::kHmacSha256_128:
-      return 32;
-    case Integ::kHmacSha384_192:
-      return 48;
-    case Integ::kHmacSha512_256:
-      return 64;
-    case Integ::kNone:
-      break;
-  }
-  return 16;
-}
+// digest_len is the untruncated HMAC output: RFC 4868 section 2.1.1 makes
+// the key as long as the digest, so the suite's key length is the answer.
+inline uint32_t digest_len(Integ integ) { return Suite{Cipher::kAes128Cbc, integ}.auth_key_len(); }
 
 inline IMB_HASH_ALG hmac_alg(Integ integ) {
   switch (integ) {
