@@ -105,7 +105,8 @@ api::Reply Agent::handle(api::Message& m) {
 }
 
 void Agent::send_frame(uint16_t port, rte_mbuf* m) {
-  if (rte_eth_tx_burst(port, cfg_.tx_queue, &m, 1) != 1) rte_pktmbuf_free(m);
+  m->port = port;
+  if (rte_ring_enqueue(cfg_.tx, m) != 0) rte_pktmbuf_free(m);
 }
 
 void Agent::handle_punt(rte_mbuf* m) {

@@ -12,8 +12,8 @@
 //      limits here; byte, packet and sequence limits are raised by the
 //      workers) and send SaExpire events. A hard expiry stops the SA in the
 //      data plane whether or not a daemon is connected.
-// Frames the agent sends leave on its own TX queue of each port (index
-// workers), so it never touches a worker's queue.
+// Frames the agent sends go to worker 0 through a ring (tx), which sends
+// them on its own queue: the agent touches no port queue.
 #pragma once
 
 #include <atomic>
@@ -34,7 +34,7 @@ namespace portcullis::dp {
 
 struct AgentConfig {
   std::string socket_path;
-  uint16_t tx_queue = 0;  // the agent's TX queue on every port
+  rte_ring* tx = nullptr;  // frames to send, each with m->port set
   std::vector<uint16_t> ports;
   rte_mempool* pool = nullptr;
   rte_ring* punt = nullptr;

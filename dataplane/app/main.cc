@@ -152,9 +152,8 @@ int run(const Options& opt, std::vector<std::string> eal) {
     DataplaneState state(*engine, tables);
     std::vector<uint16_t> port_ids;
     for (PortInfo& p : ports) {
-      // A queue pair per worker and one for the agent, which sends ARP, ND
-      // and injected IKE on it and runs the pipeline on what it receives.
-      if (std::string e = start_port(p, static_cast<uint16_t>(n_workers + 1), pool); !e.empty()) {
+      // A queue pair per worker; the agent has none (WorkerConfig::agent_tx).
+      if (std::string e = start_port(p, static_cast<uint16_t>(n_workers), pool); !e.empty()) {
         std::fprintf(stderr, "portcullis-dataplane: port %u (%s): %s\n", p.port_id, p.name.c_str(),
                      e.c_str());
         rte_eal_cleanup();
@@ -179,11 +178,14 @@ int run(const Options& opt, std::vector<std::string> eal) {
     std::vector<std::unique_ptr<crypto::Engine>> engines;
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<LaunchArg> launch(n_workers);
-    // One more pipeline than workers: the agent's own queue pair. Devices
-    // that spread RX over every queue (RSS, af_packet fanout) would
-    // otherwise lose what lands on the agent's queue, so the agent polls it
-    // between its other work.
-    for (unsigned i = 0; i <= n_workers; i++) {
+    // Frames the agent sends go through worker 0 (see WorkerConfig::agent_tx).
+    rte_ring* agent_tx = rte_ring_create("pc_agent_tx", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ | RING_F_SP_ENQ);
+    if (agent_tx == nullptr) {
+      std::fprintf(stderr, "portcullis-dataplane: cannot create rings: %s\n", rte_strerror(rte_errno));
+      rte_eal_cleanup();
+      return 1;
+    }
+    for (unsigned i = 0; i < n_workers; i++) {
       engines.push_back(crypto::Engine::create(&err));
       WorkerConfig wc;
       wc.index = i;
@@ -196,12 +198,13 @@ int run(const Options& opt, std::vector<std::string> eal) {
       wc.resolve = resolve;
       wc.stop = &g_stop;
       wc.idle_sleep_us = opt.idle_sleep_us;
+      if (i == 0) wc.agent_tx = agent_tx;
       workers.push_back(std::make_unique<Worker>(wc, *engines.back()));
-      if (i < n_workers) launch[i].worker = workers.back().get();
+      launch[i].worker = workers.back().get();
     }
     AgentConfig ac;
     ac.socket_path = opt.socket;
-    ac.tx_queue = static_cast<uint16_t>(n_workers);
+    ac.tx = agent_tx;
     ac.ports = port_ids;
     ac.pool = pool;
     ac.punt = punt;
@@ -218,10 +221,7 @@ int run(const Options& opt, std::vector<std::string> eal) {
       std::printf("portcullis-dataplane: %u worker(s) running; channel on %s\n", n_workers,
                   opt.socket.c_str());
       std::fflush(stdout);
-      Worker& agent_path = *workers.back();
-      while (!g_stop.load()) {
-        agent.step(agent_path.poll_once() != 0 ? 0 : 1);
-      }
+      while (!g_stop.load()) agent.step(10);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "portcullis-dataplane: %s\n", e.what());
       g_stop.store(true);

@@ -62,8 +62,7 @@ std::string start_port(PortInfo& port, uint16_t queues, rte_mempool* pool) {
   if (queues > info.max_rx_queues || queues > info.max_tx_queues) {
     return "port " + port.name + " offers " + std::to_string(info.max_rx_queues) + " RX and " +
            std::to_string(info.max_tx_queues) + " TX queues; " + std::to_string(queues) +
-           " are needed, one per worker and one for the agent (fewer workers, or a device "
-           "argument such as qpairs=N)";
+           " are needed, one per worker (fewer workers, or a device argument such as qpairs=N)";
   }
   rte_eth_conf conf{};
   // RSS spreads flows over the workers' queues where the device can.

@@ -70,6 +70,14 @@ uint32_t Worker::poll_once() {
     }
     handle_burst(*ts, port, pkts, n);
   }
+  if (cfg_.agent_tx != nullptr) {
+    const unsigned n = rte_ring_dequeue_burst(cfg_.agent_tx, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    for (unsigned i = 0; i < n; i++) {
+      TxQueue& q = tx_[pkts[i]->port < kMaxPorts ? pkts[i]->port : 0];
+      q.pkts[q.n++] = pkts[i];
+      if (q.n == std::size(q.pkts)) flush_tx();
+    }
+  }
   flush_tx();
   return total;
 }

@@ -47,6 +47,12 @@ struct WorkerConfig {
   const NeighbourTable* neighbours = nullptr;
   rte_ring* punt = nullptr;     // mbufs for the agent (multi-producer)
   rte_ring* resolve = nullptr;  // NeighbourKey requests for the agent
+  // agent_tx, when set, holds frames the agent wants sent (ARP, ND,
+  // injected IKE), each with m->port set; this worker transmits them on its
+  // own queue. The agent then needs no queue of its own: a queue it did not
+  // poll would still receive a share of the traffic on devices that spread
+  // RX over every queue (RSS, af_packet's fanout).
+  rte_ring* agent_tx = nullptr;
   const std::atomic<bool>* stop = nullptr;
   // idle_sleep_us > 0 lets an idle worker sleep that long after 1,000 empty
   // polls in a row: for labs and CI machines where workers share CPUs.
