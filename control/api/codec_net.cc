@@ -148,12 +148,15 @@ void decode_body(AttrParser& p, PortConfig& m) {
   }
 }
 
-void encode_body(const Inject& m, TlvWriter& w) {
+// Inject and Punt carry the same two attributes: a port and a packet.
+template <typename PortPacket>
+void encode_port_packet(const PortPacket& m, TlvWriter& w) {
   w.u16(Attr::kPortId, m.port_id);
   w.bytes(Attr::kPacket, m.packet);
 }
 
-void decode_body(AttrParser& p, Inject& m) {
+template <typename PortPacket>
+void decode_port_packet(AttrParser& p, PortPacket& m) {
   Tlv a;
   while (p.next(a)) {
     switch (a.attr()) {
@@ -170,6 +173,9 @@ void decode_body(AttrParser& p, Inject& m) {
   p.require(Attr::kPortId);
   p.require(Attr::kPacket);
 }
+
+void encode_body(const Inject& m, TlvWriter& w) { encode_port_packet(m, w); }
+void decode_body(AttrParser& p, Inject& m) { decode_port_packet(p, m); }
 
 void encode_body(const Acquire& m, TlvWriter& w) {
   w.u32(Attr::kPolicyId, m.policy_id);
@@ -194,27 +200,7 @@ void decode_body(AttrParser& p, Acquire& m) {
   p.require(Attr::kSelector);
 }
 
-void encode_body(const Punt& m, TlvWriter& w) {
-  w.u16(Attr::kPortId, m.port_id);
-  w.bytes(Attr::kPacket, m.packet);
-}
-
-void decode_body(AttrParser& p, Punt& m) {
-  Tlv a;
-  while (p.next(a)) {
-    switch (a.attr()) {
-      case Attr::kPortId:
-        p.u16(a, m.port_id);
-        break;
-      case Attr::kPacket:
-        p.packet(a, m.packet);
-        break;
-      default:
-        break;
-    }
-  }
-  p.require(Attr::kPortId);
-  p.require(Attr::kPacket);
-}
+void encode_body(const Punt& m, TlvWriter& w) { encode_port_packet(m, w); }
+void decode_body(AttrParser& p, Punt& m) { decode_port_packet(p, m); }
 
 }  // namespace portcullis::ctl::api::detail

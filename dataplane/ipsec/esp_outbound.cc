@@ -234,8 +234,7 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
   size_t nops = 0;
   for (size_t i = 0; i < n;) {
     SaOutbound* sa = sas[i];
-    size_t end = i + 1;
-    while (end < n && sas[end] == sa) end++;
+    const size_t end = run_end(sas, i, n);
     if (sa == nullptr || sa->counters.dead.load(std::memory_order_relaxed)) {
       const DropReason r = sa == nullptr ? DropReason::kNoSa : DropReason::kHardLifetime;
       for (; i < end; i++) w.status_[i] = r;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 #include "crypto/engine.h"
 
@@ -75,6 +76,15 @@ inline void aead_aad(crypto::CryptoOp& op, uint32_t spi_be, uint64_t seq, bool e
 inline void aead_nonce(crypto::CryptoOp& op, const uint8_t* salt, const uint8_t* iv8) {
   std::memcpy(op.iv, salt, 4);
   std::memcpy(op.iv + 4, iv8, 8);
+}
+
+// run_end returns the end of the run of packets starting at i that share
+// sas[i]: the burst functions do per-SA work once per run.
+template <typename Sa>
+inline size_t run_end(std::span<Sa* const> sas, size_t i, size_t n) {
+  size_t end = i + 1;
+  while (end < n && sas[end] == sas[i]) end++;
+  return end;
 }
 
 }  // namespace portcullis::dp::esp
