@@ -37,9 +37,10 @@ const IpAddress* own_address(const TableSet* ts, uint16_t port, const IpAddress&
 
 // build_ns lays out an IPv6 neighbour solicitation (RFC 4861 section 4.3)
 // for target from src, with our link-layer address, in m.
-void build_ns(rte_mbuf* m, const rte_ether_addr& mac, const IpAddress& src, const IpAddress& target) {
+bool build_ns(rte_mbuf* m, const rte_ether_addr& mac, const IpAddress& src, const IpAddress& target) {
   constexpr uint16_t kLen = 14 + 40 + 24 + 8;
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+  if (p == nullptr) return false;
   std::memset(p, 0, kLen);
   // Solicited-node multicast: ff02::1:ffXX:XXXX and 33:33:ff:XX:XX:XX.
   uint8_t dst[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
@@ -64,6 +65,7 @@ void build_ns(rte_mbuf* m, const rte_ether_addr& mac, const IpAddress& src, cons
   esp::store16(icmp + 2, 0);
   const uint16_t sum = rte_ipv6_udptcp_cksum(reinterpret_cast<const rte_ipv6_hdr*>(ip), icmp);
   std::memcpy(icmp + 2, &sum, 2);
+  return true;
 }
 
 }  // namespace
@@ -246,10 +248,17 @@ void Agent::resolve(const NeighbourKey& k) {
   if (m == nullptr) return;
   const rte_ether_addr mine = ts->ports[k.port].mac;
   if (k.ip.v6) {
-    build_ns(m, mine, *src, k.ip);
+    if (!build_ns(m, mine, *src, k.ip)) {
+      rte_pktmbuf_free(m);
+      return;
+    }
   } else {
     auto* eth = reinterpret_cast<rte_ether_hdr*>(
         rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+    if (eth == nullptr) {
+      rte_pktmbuf_free(m);
+      return;
+    }
     std::memset(eth, 0, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr));
     std::memset(&eth->dst_addr, 0xff, 6);
     eth->src_addr = mine;
@@ -357,6 +366,12 @@ api::Reply Agent::inject(const api::Inject& m) {
     return r;
   }
   auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(mb, static_cast<uint16_t>(14 + m.packet.size())));
+  if (eth == nullptr) {
+    rte_pktmbuf_free(mb);
+    r.status = api::Status::kNoSpace;
+    r.error = "packet does not fit an mbuf";
+    return r;
+  }
   eth->dst_addr = mac;
   eth->src_addr = ts->ports[m.port_id].mac;
   eth->ether_type = rte_cpu_to_be_16(dst.v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
