@@ -54,6 +54,8 @@ std::string_view drop_reason_name(DropReason r) {
       return "punt_full";
     case DropReason::kTxFull:
       return "tx_full";
+    case DropReason::kNoMbuf:
+      return "no_mbuf";
     case DropReason::kCount:
       break;
   }

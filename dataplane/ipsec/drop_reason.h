@@ -34,6 +34,7 @@ enum class DropReason : uint8_t {
   kLocal,           // addressed to the gateway, nothing listens (counted, RFC 1122)
   kPuntFull,        // the agent's queue for ARP, ND and IKE was full
   kTxFull,          // the port's transmit queue was full
+  kNoMbuf,          // no mbuf for a fragment of an oversized packet
   kCount
 };
 
