@@ -105,6 +105,10 @@ DecodeResult decode(std::span<const uint8_t> frame) {
       return decode_as<RouteAdd>(payload, id);
     case MsgType::kRouteDel:
       return decode_as<RouteDel>(payload, id);
+    case MsgType::kNeighAdd:
+      return decode_as<NeighAdd>(payload, id);
+    case MsgType::kNeighDel:
+      return decode_as<NeighDel>(payload, id);
     case MsgType::kPortConfig:
       return decode_as<PortConfig>(payload, id);
     case MsgType::kStatsGet:

@@ -92,6 +92,7 @@ class AttrParser {
   void port_range(const Tlv& a, PortRange& r);
   void key(const Tlv& a, KeyBytes& k);
   void packet(const Tlv& a, std::vector<uint8_t>& p);
+  void mac(const Tlv& a, std::array<uint8_t, 6>& m);
   // ascii takes printable ASCII (0x21..0x7e) in charset-free form; utf8
   // takes any well-formed UTF-8 without NUL.
   void ascii(const Tlv& a, std::string& s, size_t max);
@@ -151,6 +152,8 @@ void encode_body(const PortConfig& m, TlvWriter& w);
 void encode_body(const Inject& m, TlvWriter& w);
 void encode_body(const Acquire& m, TlvWriter& w);
 void encode_body(const Punt& m, TlvWriter& w);
+void encode_body(const NeighAdd& m, TlvWriter& w);
+void encode_body(const NeighDel& m, TlvWriter& w);
 
 void decode_body(AttrParser& p, Begin&);
 void decode_body(AttrParser& p, Commit&);
@@ -171,6 +174,8 @@ void decode_body(AttrParser& p, PortConfig& m);
 void decode_body(AttrParser& p, Inject& m);
 void decode_body(AttrParser& p, Acquire& m);
 void decode_body(AttrParser& p, Punt& m);
+void decode_body(AttrParser& p, NeighAdd& m);
+void decode_body(AttrParser& p, NeighDel& m);
 
 // utf8_valid: well-formed UTF-8 (RFC 3629: no overlongs, no surrogates,
 // nothing above U+10FFFF) without NUL.

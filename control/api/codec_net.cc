@@ -105,6 +105,50 @@ void decode_body(AttrParser& p, RouteDel& m) {
   p.require(Attr::kPrefix);
 }
 
+void encode_body(const NeighAdd& m, TlvWriter& w) {
+  w.u16(Attr::kPortId, m.port_id);
+  w.addr(Attr::kNextHop, m.ip);
+  w.bytes(Attr::kMac, m.mac);
+}
+
+// decode_neigh reads the attributes NeighAdd and NeighDel share, and the
+// address for NeighAdd.
+template <typename Neigh>
+void decode_neigh(AttrParser& p, Neigh& m) {
+  Tlv a;
+  while (p.next(a)) {
+    switch (a.attr()) {
+      case Attr::kPortId:
+        p.u16(a, m.port_id);
+        break;
+      case Attr::kNextHop:
+        p.addr(a, m.ip);
+        break;
+      case Attr::kMac:
+        if constexpr (requires { m.mac; }) p.mac(a, m.mac);
+        break;
+      default:
+        break;
+    }
+  }
+  p.require(Attr::kPortId);
+  p.require(Attr::kNextHop);
+}
+
+void decode_body(AttrParser& p, NeighAdd& m) {
+  decode_neigh(p, m);
+  p.require(Attr::kMac);
+  if (!p.ok()) return;
+  if (m.mac[0] & 1) p.invalid("mac is a multicast or broadcast address; a neighbour needs a unicast one");
+}
+
+void encode_body(const NeighDel& m, TlvWriter& w) {
+  w.u16(Attr::kPortId, m.port_id);
+  w.addr(Attr::kNextHop, m.ip);
+}
+
+void decode_body(AttrParser& p, NeighDel& m) { decode_neigh(p, m); }
+
 void encode_body(const PortConfig& m, TlvWriter& w) {
   w.u16(Attr::kPortId, m.port_id);
   w.enumeration(Attr::kPortRole, m.role);

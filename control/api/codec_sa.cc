@@ -35,6 +35,7 @@ void encode_body(const SaAdd& m, TlvWriter& w) {
   if (l.hard_seconds) w.u64(Attr::kHardSeconds, l.hard_seconds);
   w.u64(Attr::kFirstSeq, m.first_seq);
   if (m.soft_seq_remaining) w.u64(Attr::kSoftSeqRemaining, m.soft_seq_remaining);
+  if (m.seq_lease) w.u64(Attr::kSeqLease, m.seq_lease);
   for (const Selector& s : m.selectors) w.selector(Attr::kSelector, s);
 }
 
@@ -168,6 +169,9 @@ void decode_body(AttrParser& p, SaAdd& m) {
       case Attr::kSoftSeqRemaining:
         p.u64(a, m.soft_seq_remaining);
         break;
+      case Attr::kSeqLease:
+        p.u64(a, m.seq_lease);
+        break;
       case Attr::kSelector:
         if (p.element(a, m.selectors.size(), kMaxSelectors)) {
           const size_t index = m.selectors.size();
@@ -208,6 +212,7 @@ void encode_body(const SaUpdate& m, TlvWriter& w) {
   if (m.tunnel_dst) w.addr(Attr::kTunnelDst, *m.tunnel_dst);
   if (m.udp_src_port) w.u16(Attr::kUdpSrcPort, *m.udp_src_port);
   if (m.udp_dst_port) w.u16(Attr::kUdpDstPort, *m.udp_dst_port);
+  if (m.seq_lease) w.u64(Attr::kSeqLease, *m.seq_lease);
 }
 
 void decode_body(AttrParser& p, SaUpdate& m) {
@@ -229,14 +234,18 @@ void decode_body(AttrParser& p, SaUpdate& m) {
       case Attr::kUdpDstPort:
         p.u16(a, m.udp_dst_port.emplace());
         break;
+      case Attr::kSeqLease:
+        p.u64(a, m.seq_lease.emplace());
+        break;
       default:
         break;
     }
   }
   p.require(Attr::kSaId);
   if (!p.ok()) return;
-  if (!m.tunnel_src && !m.tunnel_dst && !m.udp_src_port && !m.udp_dst_port) {
-    p.invalid("nothing to change: give tunnel_src, tunnel_dst, udp_src_port or udp_dst_port");
+  if (!m.tunnel_src && !m.tunnel_dst && !m.udp_src_port && !m.udp_dst_port && !m.seq_lease) {
+    p.invalid(
+        "nothing to change: give tunnel_src, tunnel_dst, udp_src_port, udp_dst_port or seq_lease");
   } else if (m.tunnel_src && m.tunnel_dst && m.tunnel_src->family != m.tunnel_dst->family) {
     p.invalid("tunnel_src " + m.tunnel_src->str() + " and tunnel_dst " + m.tunnel_dst->str() +
               " differ in family");

@@ -141,6 +141,7 @@ std::string format(const SaAdd& m) {
   l.f("ttl", u(m.ttl)).f("dscp", m.dscp < 0 ? "copy" : u(static_cast<uint64_t>(m.dscp)));
   l.f("df", name(m.df)).f("life", lifetime(m.lifetime)).f("first_seq", u(m.first_seq));
   if (m.soft_seq_remaining) l.f("soft_seq_remaining", u(m.soft_seq_remaining));
+  if (m.seq_lease) l.f("seq_lease", u(m.seq_lease));
   for (const Selector& s : m.selectors) l.f("ts", to_string(s));
   return l.take();
 }
@@ -152,6 +153,7 @@ std::string format(const SaUpdate& m) {
   if (m.tunnel_dst) l.f("dst", m.tunnel_dst->str());
   if (m.udp_src_port) l.f("udp_src_port", u(*m.udp_src_port));
   if (m.udp_dst_port) l.f("udp_dst_port", u(*m.udp_dst_port));
+  if (m.seq_lease) l.f("seq_lease", u(*m.seq_lease));
   return l.take();
 }
 
@@ -176,6 +178,15 @@ std::string format(const RouteAdd& m) {
 }
 
 std::string format(const RouteDel& m) { return Line(m).f("prefix", m.prefix.str()).take(); }
+
+std::string format(const NeighAdd& m) {
+  char mac[18];
+  std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m.mac[0], m.mac[1], m.mac[2], m.mac[3],
+                m.mac[4], m.mac[5]);
+  return Line(m).f("port", u(m.port_id)).f("ip", m.ip.str()).f("mac", mac).take();
+}
+
+std::string format(const NeighDel& m) { return Line(m).f("port", u(m.port_id)).f("ip", m.ip.str()).take(); }
 
 std::string format(const PortConfig& m) {
   Line l(m);

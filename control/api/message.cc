@@ -35,6 +35,10 @@ const char* type_name(MsgType t) {
       return "route_add";
     case MsgType::kRouteDel:
       return "route_del";
+    case MsgType::kNeighAdd:
+      return "neigh_add";
+    case MsgType::kNeighDel:
+      return "neigh_del";
     case MsgType::kPortConfig:
       return "port_config";
     case MsgType::kStatsGet:

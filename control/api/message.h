@@ -44,6 +44,8 @@ enum class MsgType : uint16_t {
   // Routes and ports.
   kRouteAdd = 64,
   kRouteDel = 65,
+  kNeighAdd = 66,
+  kNeighDel = 67,
   kPortConfig = 80,
   // Counters and IKE packets.
   kStatsGet = 96,
@@ -201,19 +203,25 @@ struct SaAdd {
   Lifetime lifetime;
   uint64_t first_seq = 1;
   uint64_t soft_seq_remaining = 0;  // 0: the data plane's default
+  // Outbound: the last sequence number the daemon has leased to the SA
+  // (persisted before it is sent); 0: no lease, the whole sequence space.
+  // sa_update raises it. See control/daemon/README.md, "Sequence leases".
+  uint64_t seq_lease = 0;
   // Inbound: decrypted packets must match one of these (RFC 4301 section 5.2).
   std::vector<Selector> selectors;
   bool operator==(const SaAdd&) const = default;
 };
 
-// SaUpdate moves an SA to new endpoints after a NAT mapping changed
-// (RFC 4555 style); absent fields stay as they are. At least one is set.
+// SaUpdate changes an installed SA: its endpoints after a NAT mapping
+// changed (RFC 4555 style), or an outbound SA's sequence lease. Absent
+// fields stay as they are. At least one is set.
 struct SaUpdate {
   static constexpr MsgType kType = MsgType::kSaUpdate;
   uint32_t request_id = 0;
   uint32_t sa_id = 0;
   std::optional<IpAddr> tunnel_src, tunnel_dst;
   std::optional<uint16_t> udp_src_port, udp_dst_port;
+  std::optional<uint64_t> seq_lease;
   bool operator==(const SaUpdate&) const = default;
 };
 
@@ -269,6 +277,28 @@ struct RouteDel {
   uint32_t request_id = 0;
   Prefix prefix;
   bool operator==(const RouteDel&) const = default;
+};
+
+// NeighAdd installs a static neighbour: next hop `ip` on port_id is at
+// `mac`. Static entries never age and ARP or ND answers do not change them
+// (for ports where nobody answers, such as benchmark sinks). Replaces an
+// existing entry for the same port and address.
+struct NeighAdd {
+  static constexpr MsgType kType = MsgType::kNeighAdd;
+  uint32_t request_id = 0;
+  uint16_t port_id = 0;
+  IpAddr ip;
+  std::array<uint8_t, 6> mac{};
+  bool operator==(const NeighAdd&) const = default;
+};
+
+// NeighDel removes a neighbour entry, static or learned.
+struct NeighDel {
+  static constexpr MsgType kType = MsgType::kNeighDel;
+  uint32_t request_id = 0;
+  uint16_t port_id = 0;
+  IpAddr ip;
+  bool operator==(const NeighDel&) const = default;
 };
 
 // PortConfig sets a DPDK port's role and its own addresses (address and
@@ -370,7 +400,8 @@ struct Punt {
 
 using Message =
     std::variant<Begin, Commit, Abort, Flush, SaAdd, SaUpdate, SaDel, SaQuery, PolicyAdd, PolicyDel,
-                 RouteAdd, RouteDel, PortConfig, StatsGet, Inject, Reply, SaExpire, Acquire, Punt>;
+                 RouteAdd, RouteDel, PortConfig, StatsGet, Inject, Reply, SaExpire, Acquire, Punt,
+                 NeighAdd, NeighDel>;
 
 MsgType type_of(const Message& m);
 uint32_t request_id_of(const Message& m);

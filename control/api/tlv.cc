@@ -152,6 +152,10 @@ void AttrParser::u64(const Tlv& a, uint64_t& v) {
   if (fixed(a, 8)) v = load_le64(a.value.data());
 }
 
+void AttrParser::mac(const Tlv& a, std::array<uint8_t, 6>& m) {
+  if (fixed(a, 6)) std::copy(a.value.begin(), a.value.end(), m.begin());
+}
+
 void AttrParser::boolean(const Tlv& a, bool& v) {
   if (!fixed(a, 1)) return;
   if (a.value[0] > 1) {

@@ -102,6 +102,8 @@ constexpr auto kAttrNames = [] {
   set(Attr::kCounterValue, "value");
   set(Attr::kExpireKind, "kind");
   set(Attr::kExpireBy, "by");
+  set(Attr::kMac, "mac");
+  set(Attr::kSeqLease, "seq_lease");
   return n;
 }();
 

@@ -187,6 +187,8 @@ enum class Attr : uint16_t {
   kCounterValue = 54,  // u64
   kExpireKind = 55,    // u8 ExpireKind
   kExpireBy = 56,      // u8 ExpireBy
+  kMac = 57,           // 6 bytes, an Ethernet address
+  kSeqLease = 58,      // u64
 };
 constexpr uint16_t kAttrLimit = 128;
 

@@ -103,6 +103,26 @@ api::Reply Agent::handle(api::Message& m) {
     return api::Reply{0, api::Status::kOk, {}, api::ReplyPayload(std::in_place_type<api::Stats>, stats())};
   }
   if (auto* inj = std::get_if<api::Inject>(&m)) return inject(*inj);
+  // Neighbours change in place (see neighbours.h), at once and outside
+  // any transaction.
+  if (auto* na = std::get_if<api::NeighAdd>(&m)) {
+    if (na->port_id >= kMaxPorts) {
+      return api::Reply{0, api::Status::kInvalid, "no port " + std::to_string(na->port_id), {}};
+    }
+    rte_ether_addr mac;
+    std::copy(na->mac.begin(), na->mac.end(), mac.addr_bytes);
+    if (!cfg_.neighbours->update({na->port_id, to_ip(na->ip)}, mac, NeighbourState::kPermanent, rte_rdtsc())) {
+      return api::Reply{0, api::Status::kNoSpace, "the neighbour table is full", {}};
+    }
+    return api::Reply{};
+  }
+  if (auto* nd = std::get_if<api::NeighDel>(&m)) {
+    if (!cfg_.neighbours->remove({nd->port_id, to_ip(nd->ip)})) {
+      return api::Reply{0, api::Status::kNotFound,
+                        "no neighbour " + nd->ip.str() + " on port " + std::to_string(nd->port_id), {}};
+    }
+    return api::Reply{};
+  }
   return state_.handle(m);
 }
 

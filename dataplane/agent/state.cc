@@ -58,6 +58,7 @@ std::optional<SaConfig> sa_config(api::SaAdd& m, std::string* error) {
                 m.lifetime.hard_packets, m.lifetime.soft_seconds, m.lifetime.hard_seconds};
   c.first_seq = m.first_seq;
   c.soft_seq_remaining = m.soft_seq_remaining;
+  c.seq_lease = m.seq_lease;
   return c;
 }
 
@@ -202,10 +203,22 @@ api::Reply DataplaneState::sa_add(api::SaAdd& m) {
 api::Reply DataplaneState::sa_update(const api::SaUpdate& m) {
   // Endpoint changes rebuild the outer header template, which workers read
   // without locks: not supported in place yet; the daemon replaces the SA.
-  (void)m;
-  return fail(api::Status::kInvalid,
-              "sa_update is not supported yet: add a new SA with the new endpoints and delete "
-              "the old one");
+  if (m.tunnel_src || m.tunnel_dst || m.udp_src_port || m.udp_dst_port) {
+    return fail(api::Status::kInvalid,
+                "sa_update of endpoints is not supported yet: add a new SA with the new endpoints "
+                "and delete the old one");
+  }
+  auto it = maps_.sas.find(m.sa_id);
+  if (it == maps_.sas.end()) return fail(api::Status::kNotFound, "no sa " + std::to_string(m.sa_id));
+  SaOutbound* out = it->second->out.get();
+  if (out == nullptr) {
+    return fail(api::Status::kInvalid, "sa " + std::to_string(m.sa_id) + " is inbound; only outbound SAs have a sequence lease");
+  }
+  // One relaxed store: workers read the lease once per run. It applies at
+  // once, also inside a transaction (a lease only ever grants numbers the
+  // daemon has already persisted).
+  out->seq_lease.store(*m.seq_lease == 0 ? UINT64_MAX : *m.seq_lease, std::memory_order_relaxed);
+  return ok();
 }
 
 api::Reply DataplaneState::sa_del(const api::SaDel& m) {

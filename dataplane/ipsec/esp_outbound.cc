@@ -256,12 +256,14 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
       c.raise(sa->hard_packets != 0 ? kEventHardPackets : kEventHardBytes);
     }
     const uint64_t first = sa->next_seq.fetch_add(allowed, std::memory_order_relaxed);
+    const uint64_t lease = sa->seq_lease.load(std::memory_order_relaxed);
+    const uint64_t last = std::min(lease, sa->seq_last);
     uint64_t bytes = 0, good = 0;
     for (size_t k = 0; k < allowed; k++, i++) {
       const uint64_t seq = first + k;
-      if (seq > sa->seq_last || seq < first) {
+      if (seq > last || seq < first) {
         w.status_[i] = DropReason::kSeqExhausted;
-        c.raise(kEventSeqExhausted);
+        c.raise(seq > sa->seq_last || seq < first ? kEventSeqExhausted : kEventSeqLease);
         continue;
       }
       const uint32_t in_len = pkts[i]->pkt_len;

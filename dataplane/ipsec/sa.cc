@@ -84,6 +84,10 @@ std::string validate_sa_config(const SaConfig& cfg, bool outbound) {
     if (const char* e = ReplayWindow::validate(cfg.replay_window)) return e;
   }
   if (outbound && cfg.first_seq == 0) return "first sequence number must be 1 or more";
+  if (outbound && cfg.seq_lease != 0 && cfg.seq_lease < cfg.first_seq) {
+    return "sequence lease " + std::to_string(cfg.seq_lease) + " ends below the first sequence number " +
+           std::to_string(cfg.first_seq);
+  }
   if (outbound && !cfg.esn && cfg.first_seq > kSeqLast32) {
     return "first sequence number is beyond the 32-bit space: the SA needs new keys";
   }
@@ -134,6 +138,7 @@ std::unique_ptr<SaOutbound> build_outbound(const SaConfig& cfg, crypto::Engine& 
   sa->hard_packets = cfg.lifetime.hard_packets;
   sa->iv_mask = cfg.iv_mask;
   sa->next_seq.store(cfg.first_seq, std::memory_order_relaxed);
+  sa->seq_lease.store(cfg.seq_lease == 0 ? UINT64_MAX : cfg.seq_lease, std::memory_order_relaxed);
   sa->spi = cfg.spi;
   sa->owned_ks = std::move(ks);
   return sa;

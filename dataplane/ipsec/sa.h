@@ -78,6 +78,9 @@ struct SaConfig {
   // Outbound: raise the soft event when this many sequence numbers remain.
   // 0 picks the default: 1/8 of the space (2^29 for 32-bit sequence numbers).
   uint64_t soft_seq_remaining = 0;
+  // Outbound: the last sequence number the daemon has leased (persisted on
+  // its side before it hands it out); 0 means no lease, the whole space.
+  uint64_t seq_lease = 0;
 };
 
 // validate_sa_config returns an empty string, or what is wrong with cfg.
@@ -91,6 +94,7 @@ enum SaEvent : uint32_t {
   kEventHardBytes = 1u << 3,
   kEventHardPackets = 1u << 4,
   kEventSeqExhausted = 1u << 5,
+  kEventSeqLease = 1u << 6,  // the daemon's sequence lease ran out (not an expiry)
 };
 
 // SaCounters is the mutable per-SA state that workers update; each SA puts
@@ -150,6 +154,11 @@ struct alignas(64) SaOutbound {
   // with one fetch_add, so no number is given out twice even when RSS
   // spreads one SA's flows over several workers.
   alignas(64) std::atomic<uint64_t> next_seq{1};
+  // seq_lease is the last sequence number the daemon has leased to this SA
+  // (SaConfig::seq_lease; the agent raises it on sa_update). Numbers above
+  // it are not used: packets are dropped as kSeqExhausted and kEventSeqLease
+  // is raised, but the SA stays usable once the lease grows.
+  std::atomic<uint64_t> seq_lease{UINT64_MAX};
   SaCounters counters;
 
   // --- cold (agent only) ---

@@ -214,6 +214,11 @@ bool NeighbourTable::update(const NeighbourKey& k, const rte_ether_addr& mac, Ne
   const int64_t i = place(p, &existing);
   if (i < 0) return false;
   Slot& s = slots_[i];
+  // A static entry is changed only by another static entry or remove().
+  if (existing && state != NeighbourState::kPermanent &&
+      state_of(s.mac_state.load(std::memory_order_relaxed)) == NeighbourState::kPermanent) {
+    return true;
+  }
   s.updated = now;
   if (!existing) s.last_used.store(0, std::memory_order_relaxed);
   write(s, p.meta | uint64_t{kLive} << kStatusShift, p.addr0, p.addr1,
@@ -277,6 +282,7 @@ NeighbourTable::AgeStats NeighbourTable::age(uint64_t now, const AgeingPolicy& p
         }
         break;
       case NeighbourState::kNone:
+      case NeighbourState::kPermanent:
         break;
     }
   }

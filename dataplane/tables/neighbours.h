@@ -44,11 +44,14 @@
 
 namespace portcullis::dp {
 
-enum class NeighbourState : uint8_t { kNone, kIncomplete, kReachable, kStale };
+// kPermanent is a static entry installed over the channel (neigh_add): it
+// never ages, and ARP or ND answers do not change it.
+enum class NeighbourState : uint8_t { kNone, kIncomplete, kReachable, kStale, kPermanent };
 
 // usable: the state has an Ethernet address to send to.
 inline bool usable(NeighbourState s) {
-  return s == NeighbourState::kReachable || s == NeighbourState::kStale;
+  return s == NeighbourState::kReachable || s == NeighbourState::kStale ||
+         s == NeighbourState::kPermanent;
 }
 
 struct NeighbourKey {

@@ -7,6 +7,9 @@
 //   sa ID in|out SPI SUITE KEYHEX [auth HEX] tunnel|transport SRC DST
 //        [udp] [noesn] [window N] [noreplay] [sel SRCPFX DSTPFX]...
 //   policy ID out SRCPFX DSTPFX protect SA_ID|bypass|discard [prio N]
+//        [first N] [lease N]
+//   neigh IP MAC port ID       a static neighbour (never ages)
+//   lease SA_ID N              sa_update: the outbound SA may use sequence numbers up to N
 //   del sa ID | del policy ID
 //   begin | commit | abort
 //   stats [SUBSTRING]          print counters whose name contains it
@@ -131,6 +134,8 @@ int main(int argc, char** argv) {
           if (w[i] == "noesn") m.esn = false;
           if (w[i] == "noreplay") m.anti_replay = false;
           if (w[i] == "window") m.replay_window = static_cast<uint32_t>(std::stoul(w.at(++i)));
+          if (w[i] == "first") m.first_seq = std::stoull(w.at(++i), nullptr, 0);
+          if (w[i] == "lease") m.seq_lease = std::stoull(w.at(++i), nullptr, 0);
           if (w[i] == "sel") {
             api::Selector s;
             s.src = prefix(w.at(i + 1));
@@ -156,6 +161,24 @@ int main(int argc, char** argv) {
         for (++i; i < w.size(); i++) {
           if (w[i] == "prio") m.priority = static_cast<uint32_t>(std::stoul(w.at(++i)));
         }
+        check(c.call(m), line);
+      } else if (cmd == "neigh") {
+        // neigh IP MAC port ID
+        api::NeighAdd m;
+        m.ip = ip(w.at(1));
+        unsigned b[6];
+        if (std::sscanf(w.at(2).c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+          throw std::runtime_error("bad MAC " + w.at(2));
+        }
+        for (int k = 0; k < 6; k++) m.mac[k] = static_cast<uint8_t>(b[k]);
+        if (w.at(3) != "port") throw std::runtime_error("expected 'port ID' after the MAC");
+        m.port_id = static_cast<uint16_t>(std::stoul(w.at(4)));
+        check(c.call(m), line);
+      } else if (cmd == "lease") {
+        // lease SA_ID N: raise an outbound SA's sequence lease
+        api::SaUpdate m;
+        m.sa_id = static_cast<uint32_t>(std::stoul(w.at(1)));
+        m.seq_lease = std::stoull(w.at(2), nullptr, 0);
         check(c.call(m), line);
       } else if (cmd == "del") {
         const uint32_t id = static_cast<uint32_t>(std::stoul(w.at(2)));

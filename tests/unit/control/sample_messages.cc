@@ -43,6 +43,7 @@ SaAdd full_sa_add() {
   m.df = DfMode::kClear;
   m.lifetime = Lifetime{1000, 2000, 3000, 4000, 5000, 6000};
   m.first_seq = 0x1'0000'0005;
+  m.seq_lease = 0x1'4000'0000;
   m.soft_seq_remaining = 99;
   m.selectors = {selector4(), Selector{v4(0, 0, 0, 0, 0), v4(0, 0, 0, 0, 0), 0, {}, {}}};
   return m;
@@ -114,6 +115,13 @@ std::vector<Message> sample_messages() {
   up_port.sa_id = 44;
   up_port.udp_dst_port = 4500;
   v.push_back(up_port);
+  SaUpdate up_lease;
+  up_lease.request_id = 31;
+  up_lease.sa_id = 45;
+  up_lease.seq_lease = 0x1'0000'0000ull + 7;
+  v.push_back(up_lease);
+  v.push_back(NeighAdd{32, 1, IpAddr::v4(192, 0, 2, 254), {0x02, 0, 0, 0, 0, 0x01}});
+  v.push_back(NeighDel{33, 1, IpAddr::v4(192, 0, 2, 254)});
 
   v.push_back(SaDel{15, 42});
   v.push_back(SaQuery{16, 42});
