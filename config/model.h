@@ -8,8 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control/api/message.h"
@@ -22,6 +25,16 @@ namespace api = portcullis::ctl::api;
 struct Origin {
   std::string file;
   uint32_t line = 0;  // 1-based; 0 when unknown (e.g. added through the CLI)
+  // The line of each key read inside the item ("esp", "manual.spi_out"),
+  // so that validate() can point at the offending line, not only the
+  // item's header.
+  std::map<std::string, uint32_t, std::less<>> keys;
+
+  // line_of is the line of `key` if it was read, else the item's line.
+  uint32_t line_of(std::string_view key) const {
+    auto it = keys.find(key);
+    return it == keys.end() ? line : it->second;
+  }
 };
 
 struct DaemonSettings {
@@ -32,6 +45,11 @@ struct DaemonSettings {
   std::string log_level = "info";  // error | warn | info | debug
   // Group allowed on the control socket besides root.
   std::string group = "portcullis";
+  Origin origin;
+  bool operator==(const DaemonSettings& o) const {
+    return dataplane_socket == o.dataplane_socket && control_socket == o.control_socket &&
+           state_dir == o.state_dir && log_level == o.log_level && group == o.group;
+  }
 };
 
 // CryptoPolicy: which transforms tunnels may use. The default profile is
@@ -50,6 +68,9 @@ struct CryptoPolicy {
   // esp_allowed: the profile's own suites plus those in `allow`.
   bool esp_allowed(std::string_view suite) const;
   bool allows(std::string_view item) const;
+  // profile_suites: the ESP suites the profile allows without `allow`.
+  std::vector<std::string> profile_suites() const;
+  bool operator==(const CryptoPolicy& o) const { return profile == o.profile && allow == o.allow; }
 };
 
 struct Port {
@@ -110,6 +131,7 @@ struct Tunnel {
   // anti_replay = false is refused unless `allow_no_anti_replay = true` is
   // also set on the tunnel (benchmarks replaying one capture need it).
   bool anti_replay = true;
+  bool allow_no_anti_replay = false;
   api::Lifetime lifetime;  // child SA limits; 0 = none
   Keying keying = Keying::kManual;
   ManualKeys manual;
@@ -120,7 +142,7 @@ struct Tunnel {
     return name == o.name && local == o.local && remote == o.remote && local_ts == o.local_ts &&
            remote_ts == o.remote_ts && mode == o.mode && udp_encap == o.udp_encap && udp_port == o.udp_port &&
            esp == o.esp && esn == o.esn && replay_window == o.replay_window && anti_replay == o.anti_replay &&
-           lifetime == o.lifetime && keying == o.keying && manual == o.manual && ike == o.ike &&
+           allow_no_anti_replay == o.allow_no_anti_replay && lifetime == o.lifetime && keying == o.keying && manual == o.manual && ike == o.ike &&
            enabled == o.enabled;
   }
 };
@@ -136,6 +158,11 @@ struct Config {
   const Port* find_port(std::string_view name) const;
   const Tunnel* find_tunnel(std::string_view name) const;
   Tunnel* find_tunnel(std::string_view name);
+  // Equal desired state; `path` and the origins are not compared.
+  bool operator==(const Config& o) const {
+    return daemon == o.daemon && crypto == o.crypto && ports == o.ports && routes == o.routes &&
+           tunnels == o.tunnels;
+  }
 };
 
 }  // namespace portcullis::config
