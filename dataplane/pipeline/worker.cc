@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/ipsec/esp_util.h"
@@ -21,10 +22,12 @@ namespace portcullis::dp {
 using esp::load16;
 using esp::load32;
 
-Worker::Worker(const WorkerConfig& cfg, crypto::Engine& engine) : cfg_(cfg), esp_(engine) {
+Worker::Worker(const WorkerConfig& cfg, crypto::Engine& engine)
+    : cfg_(cfg), esp_(engine), icmp_limit_(rte_get_tsc_hz(), cfg.icmp_rate, cfg.icmp_burst) {
   out_pkts_.reserve(kBurst);
+  esp_pkts_.reserve(kStage);
   in_pkts_.reserve(kBurst);
-  out_sas_.reserve(kBurst);
+  out_sas_.reserve(kStage);
   in_sas_.reserve(kBurst);
   in_orig_.reserve(kBurst);
   spis_.reserve(kBurst);
@@ -122,12 +125,12 @@ void Worker::handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, ui
         break;
     }
   }
-  if (!out_pkts_.empty()) outbound(ts);
+  if (!out_pkts_.empty()) outbound(ts, port);
   if (!in_pkts_.empty()) inbound(ts);
 }
 
 // outbound: SPD, then ESP for every protected packet of the burst at once.
-void Worker::outbound(const TableSet& ts) {
+void Worker::outbound(const TableSet& ts, uint16_t rx_port) {
   FlowKey keys[kBurst];
   const SpdPolicy* pol[kBurst];
   size_t nk = 0;
@@ -146,8 +149,12 @@ void Worker::outbound(const TableSet& ts) {
   } else {
     for (size_t i = 0; i < nk; i++) pol[i] = nullptr;
   }
+  if (ts.generation != mtu_gen_) {
+    mtu_cache_.fill({});
+    mtu_gen_ = ts.generation;
+  }
+  esp_pkts_.clear();
   out_sas_.clear();
-  size_t np = 0;
   for (size_t i = 0; i < nk; i++) {
     rte_mbuf* m = out_pkts_[i];
     const SpdPolicy* p = pol[i];
@@ -155,11 +162,11 @@ void Worker::outbound(const TableSet& ts) {
       drop(m, DropReason::kDiscard);
       continue;
     }
-    if (!decrement_ttl(m)) {
-      drop(m, DropReason::kMalformed);
-      continue;
-    }
     if (p->action == SpdAction::kBypass) {
+      if (!decrement_ttl(m)) {
+        drop(m, DropReason::kMalformed);
+        continue;
+      }
       stats_.bypass.fetch_add(1, std::memory_order_relaxed);
       forward(ts, m);
       continue;
@@ -168,16 +175,115 @@ void Worker::outbound(const TableSet& ts) {
       drop(m, DropReason::kNoSa);
       continue;
     }
-    out_pkts_[np++] = m;
-    out_sas_.push_back(p->sa);
+    const uint32_t limit = sa_limit(ts, p->sa, m);
+    if (m->pkt_len > limit) [[unlikely]] {
+      too_big(ts, rx_port, m, p->sa, limit);
+      continue;
+    }
+    if (!decrement_ttl(m)) {
+      drop(m, DropReason::kMalformed);
+      continue;
+    }
+    stage_esp(ts, m, p->sa);
   }
-  if (np == 0) return;
-  std::span<rte_mbuf*> burst(out_pkts_.data(), np);
+  seal_staged(ts);
+}
+
+void Worker::stage_esp(const TableSet& ts, rte_mbuf* m, SaOutbound* sa) {
+  if (esp_pkts_.size() == kStage) seal_staged(ts);
+  esp_pkts_.push_back(m);
+  out_sas_.push_back(sa);
+}
+
+void Worker::seal_staged(const TableSet& ts) {
+  if (esp_pkts_.empty()) return;
+  std::span<rte_mbuf*> burst(esp_pkts_.data(), esp_pkts_.size());
   const size_t good = esp_outbound_burst(esp_, burst, out_sas_);
   stats_.outbound.fetch_add(good, std::memory_order_relaxed);
   for (size_t i = 0; i < good; i++) forward(ts, burst[i]);
   // The engine counted the failures.
-  for (size_t i = good; i < np; i++) rte_pktmbuf_free(burst[i]);
+  for (size_t i = good; i < burst.size(); i++) rte_pktmbuf_free(burst[i]);
+  esp_pkts_.clear();
+  out_sas_.clear();
+}
+
+// sa_limit is the largest inner packet sa carries without exceeding its
+// egress port's MTU, cached per worker for the current table set.
+inline uint32_t Worker::sa_limit(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m) {
+  const auto key = reinterpret_cast<uintptr_t>(sa);
+  const MtuSlot& s = mtu_cache_[(key >> 6 ^ key >> 14) & (kMtuSlots - 1)];
+  if (s.sa == sa) [[likely]] return s.limit;
+  return sa_limit_miss(ts, sa, m);
+}
+
+uint32_t Worker::sa_limit_miss(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m) {
+  const IpAddress dst = outer_destination(*sa, rte_pktmbuf_mtod(m, const uint8_t*));
+  const uint32_t nh = ts.routes ? ts.routes->lookup(dst) : Routes::kNoRoute;
+  // Without a route the ESP packet is dropped after encapsulation anyway
+  // (no_route); no size limit applies before it.
+  uint32_t limit = UINT16_MAX;
+  if (nh != Routes::kNoRoute) {
+    const uint16_t port = ts.routes->next_hop(nh).port_id;
+    if (port < kMaxPorts) limit = tunnel_mtu(*sa, ts.ports[port].mtu);
+  }
+  // Transport-mode SAs are keyed by SA alone too: their packets all go to
+  // the one peer.
+  const auto key = reinterpret_cast<uintptr_t>(sa);
+  mtu_cache_[(key >> 6 ^ key >> 14) & (kMtuSlots - 1)] = {sa, limit};
+  return limit;
+}
+
+// too_big handles a packet larger than its SA's tunnel MTU (too_big.h):
+// IPv4 without DF is fragmented and each fragment encrypted; anything else
+// is dropped and its sender told the MTU, from the address of the port it
+// came in on.
+void Worker::too_big(const TableSet& ts, uint16_t rx_port, rte_mbuf* m, SaOutbound* sa,
+                     uint32_t limit) {
+  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  const bool v6 = ip[0] >> 4 == 6;
+  if (!v6 && (load16(ip + 6) & 0x4000) == 0) {
+    if (!decrement_ttl(m)) {
+      drop(m, DropReason::kMalformed);
+      return;
+    }
+    rte_mbuf* frags[kMaxFragments];
+    DropReason why;
+    const size_t n = fragment_ipv4(m, limit, m->pool, frags, &why);
+    if (n == 0) {
+      drop(m, why);
+      return;
+    }
+    rte_pktmbuf_free(m);
+    stats_.fragmented.fetch_add(1, std::memory_order_relaxed);
+    stats_.fragments.fetch_add(n, std::memory_order_relaxed);
+    for (size_t k = 0; k < n; k++) stage_esp(ts, frags[k], sa);
+    return;
+  }
+  // The error quotes the packet as it arrived, so TTL is only checked.
+  if ((v6 ? ip[7] : ip[8]) <= 1) {
+    drop(m, DropReason::kMalformed);
+    return;
+  }
+  const IpAddress* src = ts.source_for(rx_port, v6);
+  if (src == nullptr || !icmp_error_allowed(ip, m->pkt_len)) {
+    drop(m, DropReason::kTooBig);
+    return;
+  }
+  if (!icmp_limit_.allow(rte_rdtsc())) {
+    stats_.icmp_suppressed.fetch_add(1, std::memory_order_relaxed);
+    drop(m, DropReason::kTooBig);
+    return;
+  }
+  // The original is dropped (and counted) here; its mbuf carries the error.
+  const bool built = v6 ? make_packet_too_big(m, *src, std::max(limit, kMinIpv6Mtu))
+                        : make_frag_needed(m, *src, static_cast<uint16_t>(limit), esp_.next_ip_id());
+  if (!built) {
+    drop(m, DropReason::kTooBig);
+    return;
+  }
+  esp_.drops().add(DropReason::kTooBig);
+  stats_.icmp_too_big.fetch_add(1, std::memory_order_relaxed);
+  forward(ts, m);
 }
 
 // inbound: SAD by SPI, ESP in one burst, then the SA's selectors.

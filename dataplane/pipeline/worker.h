@@ -7,7 +7,9 @@
 //      gateway go inbound; anything from a protected port to elsewhere goes
 //      outbound; the rest is dropped and counted;
 //   2. outbound: SPD (rte_acl) per packet, then ESP for the protected ones
-//      in one burst whatever their SA; bypass goes straight on;
+//      in one burst whatever their SA; bypass goes straight on. A packet
+//      too big for its SA's tunnel MTU is answered with ICMP or, IPv4
+//      without DF, fragmented before encryption (too_big.h);
 //   3. inbound: SAD by SPI, ESP in one burst, then the decrypted packet is
 //      checked against its SA's traffic selectors (RFC 4301 section 5.2);
 //   4. route (LPM), neighbour, Ethernet header, transmit in bursts.
@@ -16,6 +18,7 @@
 // reports an RCU quiescent state once per loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "dataplane/agent/rcu.h"
 #include "dataplane/ipsec/esp_worker.h"
 #include "dataplane/pipeline/table_set.h"
+#include "dataplane/pipeline/too_big.h"
 #include "dataplane/tables/neighbours.h"
 
 struct rte_mbuf;
@@ -36,6 +40,10 @@ struct WorkerStats {
   std::atomic<uint64_t> rx{0}, tx{0};
   std::atomic<uint64_t> outbound{0}, inbound{0}, bypass{0}, local{0}, punted{0};
   std::atomic<uint64_t> busy_cycles{0}, idle_cycles{0};
+  // Oversized outbound packets: ICMP errors sent and suppressed by the
+  // rate limit; packets fragmented before encryption, and the fragments.
+  std::atomic<uint64_t> icmp_too_big{0}, icmp_suppressed{0};
+  std::atomic<uint64_t> fragmented{0}, fragments{0};
 };
 
 struct WorkerConfig {
@@ -58,11 +66,17 @@ struct WorkerConfig {
   // polls in a row: for labs and CI machines where workers share CPUs.
   // 0 (the default) polls without pause, as an appliance should.
   unsigned idle_sleep_us = 0;
+  // ICMP errors this worker may send a second, in bursts of up to
+  // icmp_burst (RFC 1812 section 4.3.2.8, RFC 4443 section 2.4 (f)).
+  uint32_t icmp_rate = 100;
+  uint32_t icmp_burst = 100;
 };
 
 class Worker {
  public:
   static constexpr uint16_t kBurst = 32;
+  // kMaxFragments bounds how many fragments one oversized packet becomes.
+  static constexpr size_t kMaxFragments = 64;
 
   Worker(const WorkerConfig& cfg, crypto::Engine& engine);
   // run loops until *cfg.stop; call on the worker's own lcore.
@@ -75,7 +89,12 @@ class Worker {
 
  private:
   void handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, uint16_t n);
-  void outbound(const TableSet& ts);
+  void outbound(const TableSet& ts, uint16_t rx_port);
+  uint32_t sa_limit(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m);
+  uint32_t sa_limit_miss(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m);
+  void too_big(const TableSet& ts, uint16_t rx_port, rte_mbuf* m, SaOutbound* sa, uint32_t limit);
+  void stage_esp(const TableSet& ts, rte_mbuf* m, SaOutbound* sa);
+  void seal_staged(const TableSet& ts);
   void inbound(const TableSet& ts);
   void forward(const TableSet& ts, rte_mbuf* m);
   void drop(rte_mbuf* m, DropReason r);
@@ -87,6 +106,10 @@ class Worker {
   WorkerStats stats_;
   // Per-burst staging, reused: no allocation after start.
   std::vector<rte_mbuf*> out_pkts_, in_pkts_;
+  // Packets (and fragments) waiting for ESP, with their SAs in out_sas_;
+  // sealed whenever kStage are waiting and at the end of the burst.
+  static constexpr size_t kStage = 4 * kBurst;
+  std::vector<rte_mbuf*> esp_pkts_;
   std::vector<SaOutbound*> out_sas_;
   std::vector<SaInbound*> in_sas_;
   std::vector<rte_mbuf*> in_orig_;
@@ -97,6 +120,18 @@ class Worker {
   };
   std::vector<TxQueue> tx_;  // indexed by port id
   uint64_t last_resolve_tsc_ = 0;
+  // Each SA's tunnel MTU for the TableSet generation mtu_gen_: a small
+  // direct-mapped cache owned by this worker, so that the per-packet size
+  // check is a lookup and one compare, and the route and port MTU are
+  // consulted once per SA per published table set.
+  struct MtuSlot {
+    const SaOutbound* sa = nullptr;
+    uint32_t limit = 0;
+  };
+  static constexpr size_t kMtuSlots = 256;
+  std::array<MtuSlot, kMtuSlots> mtu_cache_{};
+  uint64_t mtu_gen_ = ~0ull;
+  IcmpRateLimiter icmp_limit_;
 };
 
 }  // namespace portcullis::dp
