@@ -20,7 +20,7 @@ Plain frames: 10.1.16.0+(k mod 4096) -> 10.128.0.0+i, UDP 1024+k%1000 ->
 5001, TTL 64. ESP frames: tunnel-mode ESP (RFC 4303) from peer(i) to
 192.0.2.1 with ESN (RFC 4303 appendix A: the AAD carries both sequence
 halves; RFC 4106 / RFC 7634 nonce = salt || 64-bit IV), sequence numbers
-1..P, carrying 10.128.0.0+i -> 10.1.1.0+(k mod 200). The data plane
+1..P, carrying 10.128.0.0+i -> 10.1.1.16+(k mod 16). The data plane
 replays these forever, so its inbound SAs have anti-replay off.
 
 The AEAD work is done with python3-cryptography (what scapy uses under the
@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 PEER_BASE = (198 << 24) | (18 << 16)
 GATEWAY = (192 << 24) | (2 << 8) | 1  # 192.0.2.1, the unprotected port
 LAN_BASE = (10 << 24) | (128 << 16)  # remote LANs, one /32 per tunnel
+LAN_HOSTS = (10 << 24) | (1 << 16) | (1 << 8) | 16  # 16 hosts on the protected LAN
 OUT_SPI, IN_SPI = 0x20000000, 0x30000000
 KEY_LEN = {'aes128gcm16': 20, 'aes256gcm16': 36, 'chacha20poly1305': 36}
 IMIX = [64, 570, 64, 64, 570, 64, 1518, 64, 570, 64, 64, 570]  # 7:4:1
@@ -113,12 +114,15 @@ def esp_packet(suite, cipher, salt, spi, seq, src, dst, inner):
     return ipv4(src, dst, 50, struct.pack('!II', spi, seq & 0xffffffff) + iv + ct)
 
 
-def make_plain(spec, n, p, out=None):
+def make_plain(spec, n, p, esp_sized=False):
+    """Plain frames; esp_sized makes each as long as its ESP frame would be
+    (the inbound direction's input ceiling: the same bytes in, no crypto)."""
     pkts = []
     for k, f in enumerate(frames(spec, p)):
         i = tunnel_of(k, n, p)
-        src = (10 << 24) | (1 << 16) | (16 << 8) + (k % 4096)
-        pkts.append(ether(udp_ip(src, LAN_BASE + i, 1024 + k % 1000, (out or f) - 14)))
+        src = ((10 << 24) | (1 << 16) | (16 << 8)) + k % 4096
+        wire = esp_frame_len(f) if esp_sized else f
+        pkts.append(ether(udp_ip(src, LAN_BASE + i, 1024 + k % 1000, wire - 14)))
     return pkts
 
 
@@ -129,7 +133,7 @@ def make_esp(spec, n, p, suite):
         key = tunnel_key(i, 1, KEY_LEN[suite])
         if key not in ciphers:
             ciphers[key] = aead(suite, key)
-        dst = (10 << 24) | (1 << 16) | (1 << 8) + (k % 200)
+        dst = LAN_HOSTS + k % 16
         inner = udp_ip(LAN_BASE + i, dst, 1024 + k % 1000, f - 14)
         pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, k + 1, peer(i), GATEWAY, inner)))
     return pkts
@@ -175,8 +179,8 @@ def main():
     ap.add_argument('kind', choices=['plain', 'esp', 'check'])
     ap.add_argument('args', nargs='*')
     ap.add_argument('--count', type=int, default=4096, help='packets in the capture')
-    ap.add_argument('--wire', type=int, default=0,
-                    help='plain: every frame this long instead (input ceiling for inbound)')
+    ap.add_argument('--esp-sized', action='store_true',
+                    help='plain: frames as long as their ESP frames (inbound input ceiling)')
     a = ap.parse_args()
     if a.kind == 'check':
         sys.exit(1 if check() else 0)
@@ -185,7 +189,7 @@ def main():
     if spec == 'imix':
         p -= p % len(IMIX)
     if a.kind == 'plain':
-        write_pcap(a.args[2], make_plain(spec, n, p, a.wire or None))
+        write_pcap(a.args[2], make_plain(spec, n, p, a.esp_sized))
     else:
         write_pcap(a.args[3], make_esp(spec, n, p, a.args[2]))
 

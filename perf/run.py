@@ -1,0 +1,380 @@
+#!/usr/bin/python3
+"""run.py: the issue 5 benchmark of portcullis-dataplane (perf/run.sh runs it).
+
+One worker core, fed by net_pcap replaying a capture forever and sending to
+net_null; tunnels installed over the channel (perf/tunnels). For each point
+(direction x AEAD x frame x tunnels) it starts a data plane, warms up, reads
+the port counters twice `--seconds` apart, and stops it. In the same run it
+measures two ceilings: the input ceiling (the same data plane with a bypass
+policy, no crypto) and the crypto ceiling (dpdk-test-crypto-perf on the
+IPsec-MB software device, the same AEAD over the bytes ESP encrypts).
+
+Conventions (see perf/README.md):
+- frame: the plaintext Ethernet frame on the protected port, no FCS, in both
+  directions; inbound captures carry that frame's ESP packet.
+- Gbps = Mpps x plaintext frame bytes x 8: no preamble, IFG or FCS.
+- Two rates per measurement: `mpps` per wall-clock second, and `cpu_mpps`
+  per second of CPU time the measured thread actually got (from
+  /proc/PID/task/TID/schedstat). On a shared machine the second is the one
+  ratios are taken from; both are in the JSON.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import gen_pcap  # noqa: E402
+
+ALGS = {'aes128gcm': 'aes128gcm16', 'aes256gcm': 'aes256gcm16', 'chacha20poly1305': 'chacha20poly1305'}
+CRYPTO_PERF = {  # devtype, vdev, algo, key bytes
+    'aes128gcm': ('crypto_aesni_gcm', 'crypto_aesni_gcm0', 'aes-gcm', 16),
+    'aes256gcm': ('crypto_aesni_gcm', 'crypto_aesni_gcm0', 'aes-gcm', 32),
+    'chacha20poly1305': ('crypto_chacha20_poly1305', 'crypto_chacha20_poly1305', 'chacha20-poly1305', 32),
+}
+FRAMES = ['64', '512', '1420', 'imix']
+IMIX_PARTS = {64: 7, 570: 4, 1518: 1}
+MAC_WAN_HOP, MAC_LAN_HOP = '02:00:00:00:fe:01', '02:00:00:00:fe:00'
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def mean_frame(frame):
+    if frame == 'imix':
+        return sum(f * w for f, w in IMIX_PARTS.items()) / sum(IMIX_PARTS.values())
+    return float(frame)
+
+
+def thread_cpu_ns(pid, name_prefix):
+    """Summed run time (ns) of the threads of pid whose name starts so."""
+    total = 0
+    for t in glob.glob('/proc/%d/task/*' % pid):
+        try:
+            with open(t + '/comm') as f:
+                if not f.read().startswith(name_prefix):
+                    continue
+            with open(t + '/schedstat') as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total
+
+
+class Dataplane:
+    """One portcullis-dataplane process on a capture and net_null."""
+
+    def __init__(self, args, pcap, tag):
+        self.a = args
+        self.dir = args.tmp
+        self.sock = os.path.join(self.dir, 'dp-%s.sock' % tag)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        cmd = [args.dataplane, '--socket', self.sock, '--workers', str(args.worker_cpu),
+               '--agent-cpu', str(args.agent_cpu), '--mbufs', str(args.mbufs), '--',
+               '--no-pci', '--in-memory', '--file-prefix', 'pcperf%d%s' % (os.getpid(), tag),
+               '--log-level=error', '-m', '192',
+               '--vdev', 'net_pcap0,rx_pcap=%s,infinite_rx=1' % pcap, '--vdev', 'net_null0,no-rx=1']
+        self.logf = open(os.path.join(self.dir, 'dp-%s.log' % tag), 'w')
+        self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if os.path.exists(self.sock) or self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not os.path.exists(self.sock):
+            self.stop()
+            raise RuntimeError('data plane did not start: see ' + self.logf.name)
+
+    def chan(self, script):
+        r = subprocess.run([self.a.dpchan, self.sock], input=script, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError('dpchan: ' + r.stderr.strip())
+        return r.stdout
+
+    def base_config(self):
+        lan = ''.join('neigh 10.1.1.%d %s port 0\n' % (16 + h, MAC_LAN_HOP) for h in range(16))
+        self.chan('port 0 protected 10.1.0.1/16\n'
+                  'port 1 unprotected 192.0.2.1/24 mtu 1600\n'
+                  'route 198.18.0.0/15 via 192.0.2.254 port 1\n'
+                  'neigh 192.0.2.254 %s port 1\n' % MAC_WAN_HOP + lan)
+
+    def tunnels(self, n, suite):
+        r = subprocess.run([self.a.tunnels, self.sock, str(n), suite, 'noreplay'], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip())
+        return r.stdout.strip()
+
+    def bypass(self):
+        self.chan('route 10.128.0.0/9 via 192.0.2.254 port 1\n'
+                  'policy 1 out 10.1.0.0/16 10.128.0.0/9 bypass\n')
+
+    def stats(self):
+        out = {}
+        for line in self.chan('stats\n').splitlines():
+            k, v = line.split()
+            out[k] = int(v)
+        return out
+
+    def measure(self, counter, warmup, seconds):
+        time.sleep(warmup)
+        s0, c0, t0 = self.stats(), thread_cpu_ns(self.p.pid, 'lcore-worker'), time.monotonic()
+        time.sleep(seconds)
+        s1, c1, t1 = self.stats(), thread_cpu_ns(self.p.pid, 'lcore-worker'), time.monotonic()
+        pkts = s1[counter] - s0[counter]
+        drops = {k[5:]: s1[k] - s0.get(k, 0) for k in s1 if k.startswith('drop.') and s1[k] != s0.get(k, 0)}
+        rx = s1['worker.0.rx'] - s0['worker.0.rx']
+        cpu = (c1 - c0) / 1e9
+        return {'mpps': pkts / (t1 - t0) / 1e6, 'cpu_mpps': pkts / cpu / 1e6 if cpu > 0 else 0.0,
+                'cpu_share': cpu / (t1 - t0), 'drops': drops, 'rx_mpps': rx / (t1 - t0) / 1e6,
+                'busy': (s1['worker.0.busy_cycles'] - s0['worker.0.busy_cycles']) /
+                max(1, (s1['worker.0.busy_cycles'] + s1['worker.0.idle_cycles'] -
+                        s0['worker.0.busy_cycles'] - s0['worker.0.idle_cycles']))}
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(20)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+
+
+class Captures:
+    """Generates the captures a point needs, once per run directory."""
+
+    def __init__(self, d, count):
+        self.d, self.count = d, count
+        os.makedirs(d, exist_ok=True)
+
+    def _make(self, name, fn):
+        path = os.path.join(self.d, name)
+        if not os.path.exists(path):
+            gen_pcap.write_pcap(path + '.tmp', fn())
+            os.rename(path + '.tmp', path)
+        return path
+
+    def plain(self, frame, n):
+        return self._make('plain-%s-%d.pcap' % (frame, n), lambda: gen_pcap.make_plain(frame, n, self._p(frame)))
+
+    def plain_esp_sized(self, frame):
+        return self._make('plain-espsized-%s.pcap' % frame,
+                          lambda: gen_pcap.make_plain(frame, 1, self._p(frame), esp_sized=True))
+
+    def esp(self, frame, n, suite):
+        return self._make('esp-%s-%s-%d.pcap' % (suite, frame, n),
+                          lambda: gen_pcap.make_esp(frame, n, self._p(frame), suite))
+
+    def _p(self, frame):
+        return self.count - (self.count % len(gen_pcap.IMIX) if frame == 'imix' else 0)
+
+
+def crypto_ceiling(args, alg, op, buf, ops):
+    """dpdk-test-crypto-perf throughput for one buffer size: (Mops wall,
+    Mops per CPU second of its worker lcore)."""
+    devtype, vdev, algo, klen = CRYPTO_PERF[alg]
+    cmd = ['dpdk-test-crypto-perf', '-l', '%d,%d' % (args.agent_cpu, args.worker_cpu), '--no-pci', '--in-memory',
+           '--file-prefix', 'pccp%d' % os.getpid(), '-m', '256', '--log-level=error', '--vdev', vdev, '--',
+           '--ptest', 'throughput', '--devtype', devtype, '--optype', 'aead', '--aead-algo', algo,
+           '--aead-op', op, '--aead-key-sz', str(klen), '--aead-iv-sz', '12', '--aead-aad-sz', '12',
+           '--digest-sz', '16', '--buffer-sz', str(buf), '--burst-sz', '32', '--total-ops', str(ops), '--silent']
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cpu = 0
+    while p.poll() is None:
+        cpu = max(cpu, thread_cpu_ns(p.pid, 'lcore-worker'))
+        time.sleep(0.02)
+    out = p.stdout.read()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 10 and f[0].isdigit() and int(f[1]) == buf:
+            mops = float(f[7])
+            # The worker lcore's CPU time, sampled until just before exit,
+            # covers set-up too (small); never credit more than wall rate.
+            cpu_mops = ops / (cpu / 1e9) / 1e6 if cpu else mops
+            return mops, max(mops, cpu_mops)
+    raise RuntimeError('dpdk-test-crypto-perf: no result for %d bytes:\n%s' % (buf, out[-2000:]))
+
+
+class Ceilings:
+    def __init__(self, args):
+        self.a, self.crypto, self.input = args, {}, {}
+
+    def crypto_for(self, alg, direction, frame):
+        """Crypto ceiling in Mpps of frames (IMIX: harmonic over its parts)."""
+        parts = IMIX_PARTS if frame == 'imix' else {int(frame): 1}
+        op = 'encrypt' if direction == 'out' else 'decrypt'
+        wall = cpu = 0.0
+        for f, w in parts.items():
+            buf = gen_pcap.esp_payload_len(f)
+            key = (alg, op, buf)
+            if key not in self.crypto:
+                ops = max(200000, int(self.a.crypto_seconds * 4e6 * 52 / max(52, buf)))
+                self.crypto[key] = crypto_ceiling(self.a, alg, op, buf, ops)
+                log('  crypto ceiling %s %s %d B: %.2f Mops (%.2f per CPU s)' % ((alg, op, buf) + self.crypto[key]))
+            m, c = self.crypto[key]
+            wall += w / m
+            cpu += w / c
+        n = sum(parts.values())
+        return n / wall, n / cpu
+
+
+def point(args, caps, direction, alg, frame, tunnels, bypass=False):
+    suite = ALGS[alg]
+    if direction == 'out':
+        pcap = caps.plain(frame, tunnels)
+        counter = 'port.1.tx_packets'
+    elif bypass:
+        pcap = caps.plain_esp_sized(frame)
+        counter = 'port.1.tx_packets'
+    else:
+        pcap = caps.esp(frame, tunnels, suite)
+        counter = 'port.0.tx_packets'
+    dp = Dataplane(args, pcap, '%s%s' % (direction, 'b' if bypass else ''))
+    try:
+        dp.base_config()
+        note = ''
+        if bypass:
+            dp.bypass()
+        else:
+            t0 = time.monotonic()
+            dp.tunnels(tunnels, suite)
+            note = 'provisioned in %.1f s' % (time.monotonic() - t0)
+        r = dp.measure(counter, args.warmup, args.seconds)
+        r['note'] = note
+        return r
+    finally:
+        dp.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Portcullis data plane benchmark (issue 5)')
+    ap.add_argument('--quick', action='store_true', help='2 s per point, fewer points')
+    ap.add_argument('--seconds', type=float, help='measured time per point (default 10, quick 2)')
+    ap.add_argument('--warmup', type=float, help='seconds before measuring (default 3, quick 1)')
+    ap.add_argument('--only', choices=['out', 'in'])
+    ap.add_argument('--alg', help='comma list of ' + ','.join(ALGS))
+    ap.add_argument('--frame', help='comma list of ' + ','.join(FRAMES))
+    ap.add_argument('--tunnels', help='comma list of tunnel counts for the scale points (default 1,10000,1000000)')
+    ap.add_argument('--scale-frames', default='64,1420', help='frames of the scale points')
+    ap.add_argument('--count', type=int, default=4096, help='packets per capture')
+    ap.add_argument('--mbufs', type=int, default=8191)
+    ap.add_argument('--worker-cpu', type=int, default=1)
+    ap.add_argument('--agent-cpu', type=int, default=0)
+    ap.add_argument('--build', default=os.path.join(ROOT, 'build-perf'))
+    ap.add_argument('--out', default=os.path.join(HERE, 'results'))
+    ap.add_argument('--no-plot', action='store_true')
+    a = ap.parse_args()
+    a.seconds = a.seconds or (2.0 if a.quick else 10.0)
+    a.warmup = a.warmup if a.warmup is not None else (1.0 if a.quick else 3.0)
+    a.crypto_seconds = 0.5 if a.quick else 2.0
+    a.dataplane = os.path.join(a.build, 'dataplane/app/portcullis-dataplane')
+    a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
+    a.tunnels = os.path.join(a.build, 'perf/tunnels')
+    a.tmp = os.path.join(a.out, 'tmp')
+    os.makedirs(a.tmp, exist_ok=True)
+    dirs = [a.only] if a.only else ['out', 'in']
+    algs = a.alg.split(',') if a.alg else (['aes128gcm'] if a.quick else list(ALGS))
+    frames = a.frame.split(',') if a.frame else (['64', '1420'] if a.quick else FRAMES)
+    scale = [int(x) for x in a.tunnels.split(',')] if a.tunnels else ([1, 10000] if a.quick else [1, 10000, 1000000])
+    scale_frames = [f for f in a.scale_frames.split(',') if f in frames] if 'aes128gcm' in algs else []
+    caps = Captures(os.path.join(a.out, 'pcap'), a.count)
+    ceil = Ceilings(a)
+    records = []
+    inputs = {}
+    started = time.time()
+    for d in dirs:
+        for frame in frames:
+            log('input ceiling %s %s' % (d, frame))
+            inputs[(d, frame)] = point(a, caps, d, 'aes128gcm', frame, 1, bypass=True)
+        for alg in algs:
+            for frame in frames:
+                ns = [1] + ([n for n in scale if n != 1] if alg == 'aes128gcm' and frame in scale_frames else [])
+                for n in ns:
+                    log('%s %s %s %d tunnel(s)' % (d, alg, frame, n))
+                    crypto_wall, crypto_cpu = ceil.crypto_for(alg, d, frame)
+                    r = point(a, caps, d, alg, frame, n)
+                    inp = inputs[(d, frame)]
+                    mf = mean_frame(frame)
+                    rec = {
+                        'direction': d, 'alg': alg, 'frame': frame, 'tunnels': n,
+                        'mpps': round(r['mpps'], 4), 'gbps': round(r['mpps'] * mf * 8 / 1000, 3),
+                        'cpu_mpps': round(r['cpu_mpps'], 4), 'cpu_gbps': round(r['cpu_mpps'] * mf * 8 / 1000, 3),
+                        'crypto_ceiling_mpps': round(crypto_wall, 4), 'crypto_ceiling_cpu_mpps': round(crypto_cpu, 4),
+                        'input_ceiling_mpps': round(inp['mpps'], 4), 'input_ceiling_cpu_mpps': round(inp['cpu_mpps'], 4),
+                        'ratio_to_crypto': round(r['cpu_mpps'] / crypto_cpu, 3),
+                        'ratio_to_input': round(r['cpu_mpps'] / inp['cpu_mpps'], 3) if inp['cpu_mpps'] else None,
+                        'worker_cpu_share': round(r['cpu_share'], 3), 'drops': r['drops'], 'note': r['note'],
+                    }
+                    records.append(rec)
+                    log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f %s' % (
+                        r['mpps'], r['cpu_mpps'], 100 * r['cpu_share'], rec['ratio_to_crypto'],
+                        rec['ratio_to_input'] or 0, r['drops'] or ''))
+    # Scale ratios: N tunnels against 1, same direction and frame.
+    for rec in records:
+        base = [x for x in records if x['direction'] == rec['direction'] and x['alg'] == rec['alg'] and
+                x['frame'] == rec['frame'] and x['tunnels'] == 1]
+        if base and rec['tunnels'] != 1:
+            rec['ratio_to_1_tunnel'] = round(rec['cpu_mpps'] / base[0]['cpu_mpps'], 3)
+    meta = {
+        'date': time.strftime('%Y-%m-%d %H:%M:%S'), 'seconds': a.seconds, 'warmup': a.warmup,
+        'packets_per_capture': a.count, 'duration_s': round(time.time() - started, 1),
+        'cpu': open('/proc/cpuinfo').read().split('model name')[1].split('\n')[0].strip(': '),
+        'load_average': open('/proc/loadavg').read().split()[:3],
+        'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '
+                       'no preamble/IFG/FCS; cpu_* = per second of CPU time the measuring thread got; ratios from cpu_*',
+    }
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, 'latest.json'), 'w') as f:
+        json.dump({'meta': meta, 'results': records}, f, indent=1)
+    print_table(records)
+    print_targets(records)
+    if not a.no_plot:
+        import plot
+        plot.plot(records, os.path.join(a.out, 'latest.png'))
+
+
+def print_table(records):
+    hdr = ('dir', 'alg', 'frame', 'tunnels', 'Mpps', 'Gbps', 'cpuMpps', 'cpuGbps', 'crypto', 'input', 'x crypto',
+           'x input', 'x 1 tun', 'cpu%')
+    print('%-3s %-16s %5s %7s | %7s %7s | %7s %7s | %7s %7s | %8s %7s %7s | %4s' % hdr)
+    for r in records:
+        print('%-3s %-16s %5s %7d | %7.3f %7.2f | %7.3f %7.2f | %7.3f %7.3f | %8.3f %7.3f %7s | %4.0f' % (
+            r['direction'], r['alg'], r['frame'], r['tunnels'], r['mpps'], r['gbps'], r['cpu_mpps'], r['cpu_gbps'],
+            r['crypto_ceiling_cpu_mpps'], r['input_ceiling_cpu_mpps'], r['ratio_to_crypto'], r['ratio_to_input'] or 0,
+            '%.3f' % r['ratio_to_1_tunnel'] if 'ratio_to_1_tunnel' in r else '-', 100 * r['worker_cpu_share']))
+    print('crypto and input ceilings in Mpps per CPU second; ratios from per-CPU-second rates.')
+
+
+def print_targets(records):
+    """The issue 5 targets for AES-128-GCM (ratios are Mpps ratios: both
+    sides' Gbps use the same frame bytes)."""
+    for r in records:
+        if r['alg'] != 'aes128gcm':
+            continue
+        if r['tunnels'] == 1 and r['frame'] == '64':
+            ok = r['ratio_to_crypto'] >= 0.65
+            print('target %s 64 B >= 0.65 x crypto ceiling ops/s: %.3f %s' % (r['direction'], r['ratio_to_crypto'],
+                                                                              'met' if ok else 'NOT MET'))
+        if r['tunnels'] == 1 and r['frame'] == '1420':
+            ok = r['ratio_to_crypto'] >= 0.90
+            print('target %s 1420 B >= 0.90 x crypto ceiling Gbps: %.3f %s' % (r['direction'], r['ratio_to_crypto'],
+                                                                               'met' if ok else 'NOT MET'))
+        if r['tunnels'] == 1000000 and 'ratio_to_1_tunnel' in r:
+            ok = r['ratio_to_1_tunnel'] >= 0.85
+            print('target %s %s B 1M tunnels >= 0.85 x 1 tunnel: %.3f %s' % (
+                r['direction'], r['frame'], r['ratio_to_1_tunnel'], 'met' if ok else 'NOT MET'))
+
+
+if __name__ == '__main__':
+    main()

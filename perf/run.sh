@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# run.sh: the data plane benchmark of issue 5 (see perf/README.md).
+#
+#   perf/run.sh [--quick] [--seconds N] [--only out|in] [--alg A,..]
+#               [--frame 64,512,1420,imix] [--tunnels 1,10000,1000000] ...
+#
+# Builds what it runs in build-perf/ (release, LTO), then perf/run.py
+# generates the captures, measures every point and both ceilings, prints
+# the table and writes perf/results/latest.json and latest.png. Needs root,
+# hugepages (scripts/setup.sh), dpdk-test-crypto-perf (Debian: dpdk-dev),
+# python3-scapy, python3-cryptography and python3-matplotlib.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build-perf}
+[[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
+ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels >/dev/null
+exec /usr/bin/python3 perf/run.py --build "$build" "$@"
