@@ -112,6 +112,31 @@ TEST(Neighbours, Ageing) {
   EXPECT_EQ(snap[0].last_used, 1100u);
 }
 
+TEST(Neighbours, PermanentEntriesNeitherAgeNorYieldToAnswers) {
+  NeighbourTable t(64, 10);
+  rte_ether_addr m{};
+  const NeighbourKey a = nk(1, "192.0.2.254");
+  EXPECT_TRUE(t.update(a, mac(0x02), NeighbourState::kPermanent, 1));
+  EXPECT_EQ(t.lookup(a, &m, 2), NeighbourState::kPermanent);
+  EXPECT_TRUE(usable(NeighbourState::kPermanent));
+  // An ARP answer or a gratuitous update does not replace the static MAC.
+  EXPECT_TRUE(t.update(a, mac(0x44), NeighbourState::kReachable, 3));
+  EXPECT_EQ(t.lookup(a, &m, 4), NeighbourState::kPermanent);
+  EXPECT_TRUE(same(m, mac(0x02)));
+  // Far beyond every ageing limit, it is still there and not probed.
+  std::vector<NeighbourKey> probe;
+  const auto st = t.age(1'000'000, kPolicy, &probe);
+  EXPECT_EQ(st.removed, 0u);
+  EXPECT_TRUE(probe.empty());
+  EXPECT_EQ(t.lookup(a, &m, 1'000'001), NeighbourState::kPermanent);
+  // Another static entry replaces it; remove() deletes it.
+  EXPECT_TRUE(t.update(a, mac(0x06), NeighbourState::kPermanent, 5));
+  EXPECT_EQ(t.lookup(a, &m, 6), NeighbourState::kPermanent);
+  EXPECT_TRUE(same(m, mac(0x06)));
+  EXPECT_TRUE(t.remove(a));
+  EXPECT_EQ(t.lookup(a, &m, 7), NeighbourState::kNone);
+}
+
 TEST(Neighbours, CapacityTombstonesAndCompaction) {
   NeighbourTable t(16, 0);
   EXPECT_EQ(t.capacity(), 16u);
