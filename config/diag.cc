@@ -140,6 +140,11 @@ std::string closest(std::string_view word, std::span<const std::string_view> can
       best = std::string(c);
     }
   }
+  if (!best.empty()) return best;
+  // A word that only adds to a known one ("esp_suite" for "esp").
+  for (const auto c : candidates) {
+    if (c.size() >= 3 && word.size() > c.size() && word.substr(0, c.size()) == c) return std::string(c);
+  }
   return best;
 }
 

@@ -345,8 +345,13 @@ void Validator::esp(const Tunnel& t, const std::string& f) {
           "that replay one capture)");
   }
   if (t.anti_replay) {
-    if (const char* why = dp::ReplayWindow::validate(t.replay_window)) {
-      error(t.origin, "replay_window", f, std::to_string(t.replay_window) + ": " + why);
+    // The data plane's limits (replay_window.h); its validate() lives in
+    // the DPDK library, which the daemon does not link.
+    constexpr uint32_t kMin = dp::ReplayWindow::kMinSize, kMax = dp::ReplayWindow::kMaxSize;
+    if (t.replay_window < kMin || t.replay_window > kMax) {
+      error(t.origin, "replay_window", f,
+            std::to_string(t.replay_window) + " packets is " + (t.replay_window < kMin ? "smaller than 64" : "larger than 1048576") +
+                " packets; allowed: " + std::to_string(kMin) + ".." + std::to_string(kMax));
     }
   }
 }
