@@ -19,9 +19,11 @@ when N > P (each packet a different tunnel, spread evenly), else k mod N.
 Plain frames: 10.1.16.0+(k mod 4096) -> 10.128.0.0+i, UDP 1024+k%1000 ->
 5001, TTL 64. ESP frames: tunnel-mode ESP (RFC 4303) from peer(i) to
 192.0.2.1 with ESN (RFC 4303 appendix A: the AAD carries both sequence
-halves; RFC 4106 / RFC 7634 nonce = salt || 64-bit IV), sequence numbers
-1..P, carrying 10.128.0.0+i -> 10.1.1.16+(k mod 16). The data plane
-replays these forever, so its inbound SAs have anti-replay off.
+halves; RFC 4106 / RFC 7634 nonce = salt || 64-bit IV), carrying
+10.128.0.0+i -> 10.1.1.16+(k mod 16). The data plane replays these
+forever, so its inbound SAs have anti-replay off; it then keeps a 64-packet
+window that still infers the high ESN bits, so each SA's packets are
+numbered 1, 2, ... 32 and again from 1 (SEQ_CYCLE).
 
 The AEAD work is done with python3-cryptography (what scapy uses under the
 hood) because scapy builds one packet in about a millisecond; `check`
@@ -41,6 +43,7 @@ LAN_BASE = (10 << 24) | (128 << 16)  # remote LANs, one /32 per tunnel
 LAN_HOSTS = (10 << 24) | (1 << 16) | (1 << 8) | 16  # 16 hosts on the protected LAN
 OUT_SPI, IN_SPI = 0x20000000, 0x30000000
 KEY_LEN = {'aes128gcm16': 20, 'aes256gcm16': 36, 'chacha20poly1305': 36}
+SEQ_CYCLE = 32
 IMIX = [64, 570, 64, 64, 570, 64, 1518, 64, 570, 64, 64, 570]  # 7:4:1
 ESP_OVERHEAD_FIXED = 20 + 8 + 8 + 16  # outer IPv4, SPI+seq, IV, ICV
 
@@ -127,15 +130,17 @@ def make_plain(spec, n, p, esp_sized=False):
 
 
 def make_esp(spec, n, p, suite):
-    pkts, ciphers = [], {}
+    pkts, ciphers, sent = [], {}, {}
     for k, f in enumerate(frames(spec, p)):
         i = tunnel_of(k, n, p)
+        seq = 1 + sent.get(i, 0) % SEQ_CYCLE
+        sent[i] = sent.get(i, 0) + 1
         key = tunnel_key(i, 1, KEY_LEN[suite])
         if key not in ciphers:
             ciphers[key] = aead(suite, key)
         dst = LAN_HOSTS + k % 16
         inner = udp_ip(LAN_BASE + i, dst, 1024 + k % 1000, f - 14)
-        pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, k + 1, peer(i), GATEWAY, inner)))
+        pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner)))
     return pkts
 
 

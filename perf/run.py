@@ -100,15 +100,18 @@ class Dataplane:
             raise RuntimeError('dpchan: ' + r.stderr.strip())
         return r.stdout
 
-    def base_config(self):
-        lan = ''.join('neigh 10.1.1.%d %s port 0\n' % (16 + h, MAC_LAN_HOP) for h in range(16))
-        self.chan('port 0 protected 10.1.0.1/16\n'
-                  'port 1 unprotected 192.0.2.1/24 mtu 1600\n'
-                  'route 198.18.0.0/15 via 192.0.2.254 port 1\n'
-                  'neigh 192.0.2.254 %s port 1\n' % MAC_WAN_HOP + lan)
+    def base_config(self, direction):
+        """Port 0 (the capture) is the protected side outbound and the
+        unprotected side inbound; port 1 (net_null) is the other."""
+        lan, wan = (0, 1) if direction == 'out' else (1, 0)
+        hosts = ''.join('neigh 10.1.1.%d %s port %d\n' % (16 + h, MAC_LAN_HOP, lan) for h in range(16))
+        self.chan('port %d protected 10.1.0.1/16\n'
+                  'port %d unprotected 192.0.2.1/24 mtu 1600\n'
+                  'route 198.18.0.0/15 via 192.0.2.254 port %d\n'
+                  'neigh 192.0.2.254 %s port %d\n' % (lan, wan, wan, MAC_WAN_HOP, wan) + hosts)
 
     def tunnels(self, n, suite):
-        r = subprocess.run([self.a.tunnels, self.sock, str(n), suite, 'noreplay'], capture_output=True,
+        r = subprocess.run([self.a.tunnels_bin, self.sock, str(n), suite, 'noreplay'], capture_output=True,
                            text=True)
         if r.returncode != 0:
             raise RuntimeError(r.stderr.strip())
@@ -127,9 +130,9 @@ class Dataplane:
 
     def measure(self, counter, warmup, seconds):
         time.sleep(warmup)
-        s0, c0, t0 = self.stats(), thread_cpu_ns(self.p.pid, 'lcore-worker'), time.monotonic()
+        s0, c0, t0 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
         time.sleep(seconds)
-        s1, c1, t1 = self.stats(), thread_cpu_ns(self.p.pid, 'lcore-worker'), time.monotonic()
+        s1, c1, t1 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
         pkts = s1[counter] - s0[counter]
         drops = {k[5:]: s1[k] - s0.get(k, 0) for k in s1 if k.startswith('drop.') and s1[k] != s0.get(k, 0)}
         rx = s1['worker.0.rx'] - s0['worker.0.rx']
@@ -192,7 +195,7 @@ def crypto_ceiling(args, alg, op, buf, ops):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     cpu = 0
     while p.poll() is None:
-        cpu = max(cpu, thread_cpu_ns(p.pid, 'lcore-worker'))
+        cpu = max(cpu, thread_cpu_ns(p.pid, 'rte-worker'))
         time.sleep(0.02)
     out = p.stdout.read()
     for line in out.splitlines():
@@ -239,10 +242,10 @@ def point(args, caps, direction, alg, frame, tunnels, bypass=False):
         counter = 'port.1.tx_packets'
     else:
         pcap = caps.esp(frame, tunnels, suite)
-        counter = 'port.0.tx_packets'
+        counter = 'port.1.tx_packets'
     dp = Dataplane(args, pcap, '%s%s' % (direction, 'b' if bypass else ''))
     try:
-        dp.base_config()
+        dp.base_config('out' if bypass else direction)
         note = ''
         if bypass:
             dp.bypass()
@@ -280,7 +283,7 @@ def main():
     a.crypto_seconds = 0.5 if a.quick else 2.0
     a.dataplane = os.path.join(a.build, 'dataplane/app/portcullis-dataplane')
     a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
-    a.tunnels = os.path.join(a.build, 'perf/tunnels')
+    a.tunnels_bin = os.path.join(a.build, 'perf/tunnels')
     a.tmp = os.path.join(a.out, 'tmp')
     os.makedirs(a.tmp, exist_ok=True)
     dirs = [a.only] if a.only else ['out', 'in']

@@ -2,7 +2,13 @@
 // channel, in one pipelined transaction (like dpchan's `bulk`, but with the
 // suite, anti-replay and key scheme that perf/gen_pcap.py reproduces).
 //
-//   tunnels SOCKET N SUITE [noreplay]
+//   tunnels SOCKET N SUITE [noreplay] [window W]
+//
+// A capture replayed forever repeats its sequence numbers, so inbound runs
+// need noreplay. Without anti-replay the data plane keeps a 64-packet
+// window, whose top still infers the high ESN bits (RFC 4303 appendix A):
+// gen_pcap.py therefore numbers each SA's packets 1..32 over and over.
+// `window W` sets the replay window of SAs that keep anti-replay.
 //
 // Tunnel i (0 <= i < N), gateway 192.0.2.1 to peer 198.18.0.0/15:
 //   outbound SA  id 2i+1, SPI 0x20000000+i, key tunnel_key(i, 0)
@@ -51,12 +57,17 @@ size_t key_len(const std::string& suite) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: tunnels SOCKET N aes128gcm16|aes256gcm16|chacha20poly1305 [noreplay]\n");
+    std::fprintf(stderr, "usage: tunnels SOCKET N aes128gcm16|aes256gcm16|chacha20poly1305 [noreplay] [window W]\n");
     return 2;
   }
   const uint32_t n = static_cast<uint32_t>(std::stoul(argv[2]));
   const std::string suite = argv[3];
-  const bool noreplay = argc > 4 && std::strcmp(argv[4], "noreplay") == 0;
+  bool noreplay = false;
+  uint32_t window = 0;
+  for (int i = 4; i < argc; i++) {
+    if (std::strcmp(argv[i], "noreplay") == 0) noreplay = true;
+    if (std::strcmp(argv[i], "window") == 0 && i + 1 < argc) window = static_cast<uint32_t>(std::stoul(argv[++i]));
+  }
   const size_t klen = key_len(suite);
   if (klen == 0) {
     std::fprintf(stderr, "tunnels: unknown suite %s\n", suite.c_str());
@@ -79,6 +90,7 @@ int main(int argc, char** argv) {
         m.tunnel_src = dir == 0 ? api::IpAddr::v4(192, 0, 2, 1) : v4(peer(i));
         m.tunnel_dst = dir == 0 ? v4(peer(i)) : api::IpAddr::v4(192, 0, 2, 1);
         if (dir == 1 && noreplay) m.anti_replay = false;
+        if (dir == 1 && window != 0) m.replay_window = window;
         c.send_async(std::move(m));
       }
       api::PolicyAdd p;
