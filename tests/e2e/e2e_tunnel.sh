@@ -7,7 +7,10 @@
 # Each gateway is a portcullis-dataplane on two net_af_packet ports (veths in
 # its namespace); SAs and policies go in over the dataplane channel with
 # dpchan. Checks: ping both ways, a TCP transfer (iperf3), only ESP on the
-# WAN, then the same with UDP encapsulation, and IPv6 inside IPv4.
+# WAN, then the same with UDP encapsulation, IPv6 inside IPv4 and IPv4
+# inside IPv6. The hosts keep MTU 1500, more than the tunnel carries: the
+# gateways answer DF packets with ICMP "fragmentation needed" / ICMPv6
+# "packet too big" and fragment the others before encryption.
 # Needs root. Prints "N passed, M failed" and exits non-zero on failure.
 set -uo pipefail
 
@@ -51,10 +54,6 @@ for n in gw1 gw2; do
   # The gateways' veths belong to DPDK: the kernel must not answer on them.
   in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 done
-# The hosts' MTU leaves room for ESP: the gateway does not yet send ICMP
-# "fragmentation needed" for packets that no longer fit once encapsulated.
-in_ns hA ip link set a0 mtu 1400
-in_ns hB ip link set b0 mtu 1400
 # veth leaves TCP and UDP checksums for "hardware" to fill in; af_packet
 # hands the data plane the packet as it is, and no hardware follows. The
 # hosts must compute their checksums themselves.
@@ -88,16 +87,17 @@ key() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 k12=$(key 20)
 k21=$(key 20)
 
-# configure GW SELF PEER LAN_ADDR PEER_LAN OUT_SPI IN_SPI OUT_KEY IN_KEY EXTRA
+# configure GW SELF PEER LAN_ADDR PEER_LAN OUT_SPI IN_SPI OUT_KEY IN_KEY EXTRA [WAN_ADDRS]
 configure() {
   local gw=$1 self=$2 peer=$3 lan=$4 peer_lan=$5 ospi=$6 ispi=$7 okey=$8 ikey=$9 extra=${10}
+  local wan=${11:-$self/24}
   # 10.N.0.1 pairs with fd00:N::1.
   local o=${lan#*.} po=${peer_lan#*.}
   local lan6="fd00:${o%%.*}" plan6="fd00:${po%%.*}"
   "$DPCHAN" "$tmp/$gw.sock" <<EOS
 begin
 port 0 protected $lan/24 ${lan6}::1/64
-port 1 unprotected $self/24
+port 1 unprotected $wan
 sa 1 out $ospi aes128gcm16 $okey tunnel $self $peer $extra
 sa 2 in $ispi aes128gcm16 $ikey tunnel $peer $self $extra sel ${peer_lan%.*}.0/24 ${lan%.*}.0/24 sel ${plan6}::/64 ${lan6}::/64
 policy 1 out ${lan%.*}.0/24 ${peer_lan%.*}.0/24 protect 1 prio 10
@@ -119,9 +119,10 @@ setup_tunnel() {  # setup_tunnel EXTRA
     configure gw2 192.0.2.2 192.0.2.1 10.2.0.1 10.1.0.1 0x2001 0x1001 "$k21" "$k12" "$1"
 }
 
-# wan_capture FILTER_DESC: capture on gw1's WAN veth while pinging, then
-# count packets that are not ESP (or UDP 4500) and not ARP.
-wan_check() {  # wan_check LABEL BPF_ALLOWED
+# wan_check LABEL BPF_ALLOWED: capture on gw1's WAN veth while pinging,
+# then count packets that are not BPF_ALLOWED and not ARP or neighbour
+# discovery; some must be BPF_ALLOWED.
+wan_check() {
   rm -f "$tmp/wan.err"
   in_ns gw1 timeout 10 tcpdump -i g1u -nn -U -w "$tmp/wan.pcap" 2>"$tmp/wan.err" &
   local cap=$!
@@ -131,12 +132,13 @@ wan_check() {  # wan_check LABEL BPF_ALLOWED
   in_ns hA ping -c 3 -i 0.2 -W 2 10.2.0.2 >/dev/null 2>&1
   wait "$cap" 2>/dev/null
   local total others
-  total=$(tcpdump -nn -r "$tmp/wan.pcap" 2>/dev/null | wc -l)
-  others=$(tcpdump -nn -r "$tmp/wan.pcap" "not ($2) and not arp" 2>/dev/null | wc -l)
+  total=$(tcpdump -nn -r "$tmp/wan.pcap" "$2" 2>/dev/null | wc -l)
+  others=$(tcpdump -nn -r "$tmp/wan.pcap" \
+    "not ($2) and not arp and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)" 2>/dev/null | wc -l)
   if ((total > 0 && others == 0)); then
     ok "$1: WAN carries only $2 ($total packets)"
   else
-    bad "$1: WAN capture: $total packets, $others not $2"
+    bad "$1: WAN capture: $total packets of $2, $others others"
     tcpdump -nn -r "$tmp/wan.pcap" 2>/dev/null | head -5
   fi
 }
@@ -194,6 +196,43 @@ else
     for g in gw1 gw2; do echo "--- $g"; "$DPCHAN" "$tmp/$g.sock" <<<"stats" | awk '$2 != 0' | grep -v cycles; done
   fi
 fi
+
+# --- oversized packets ------------------------------------------------------------
+# AES-128-GCM over IPv4 adds 20 (outer IP) + 8 (SPI, sequence) + 8 (IV) +
+# 16 (ICV) + 2 (pad length, next header), padded to 4 bytes: the largest
+# inner packet that fits a 1500-byte WAN is 1446 bytes.
+tunnel_mtu=1446
+# The TCP transfers above taught the hosts the path MTU; forget it so that
+# the gateway has to say it again.
+for h in hA hB; do in_ns "$h" ip route flush cache; in_ns "$h" ip -6 route flush cache; done
+in_ns hA ping -M do -s 1472 -c 2 -i 0.3 -W 2 10.2.0.2 >"$tmp/ping" 2>&1
+if grep -Eq "Frag needed and DF set \(mtu = $tunnel_mtu\)|message too long, mtu=$tunnel_mtu" "$tmp/ping" &&
+  grep -q "From 10.1.0.1 " "$tmp/ping"; then
+  ok "too big, DF: hA told 'fragmentation needed, mtu $tunnel_mtu' by 10.1.0.1"
+else
+  bad "too big, DF: no ICMP fragmentation needed with mtu $tunnel_mtu"; cat "$tmp/ping"
+fi
+"$DPCHAN" "$tmp/gw1.sock" <<<"expect drop.too_big >= 1" >/dev/null && ok "too big, DF: counted as drop.too_big" ||
+  bad "too big, DF: drop.too_big not counted"
+if in_ns hA ping -M dont -s 1472 -c 3 -i 0.3 -W 2 10.2.0.2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+  ok "too big, no DF: 1500-byte pings fragmented before ESP, no loss"
+else
+  bad "too big, no DF: ping -M dont -s 1472"; tail -3 "$tmp/ping"
+fi
+# IPv6: the first ping learns "packet too big" (and hB's first reply
+# likewise, from gw2); then the kernel fragments at the source.
+in_ns hA ping -6 -s 1452 -c 2 -i 0.5 -W 2 fd00:2::2 >"$tmp/ping6" 2>&1
+if grep -q "Packet too big: mtu=$tunnel_mtu" "$tmp/ping6" || grep -q "message too long, mtu=$tunnel_mtu" "$tmp/ping6"; then
+  ok "too big, IPv6: hA told 'packet too big, mtu $tunnel_mtu'"
+else
+  bad "too big, IPv6: no ICMPv6 packet too big with mtu $tunnel_mtu"; cat "$tmp/ping6"
+fi
+if in_ns hA ping -6 -s 1452 -c 3 -i 0.3 -W 2 fd00:2::2 >"$tmp/ping6" 2>&1 && grep -q " 0% packet loss" "$tmp/ping6"; then
+  ok "too big, IPv6: path MTU learned, 1500-byte pings pass"
+else
+  bad "too big, IPv6: ping after packet too big"; tail -3 "$tmp/ping6"
+fi
+
 if ((failed > 0)); then
   for g in gw1 gw2; do echo "--- $g counters"; "$DPCHAN" "$tmp/$g.sock" <<<"stats" | awk '$2 != 0'; done
 fi
@@ -257,6 +296,31 @@ flush gw1 4 3 && flush gw2 4 3 || bad "flush"
 if setup_tunnel "udp"; then ok "UDP-encapsulated SAs installed"; else bad "configure udp"; fi
 traffic "udp"
 wan_check "udp" "udp port 4500"
+
+# --- IPv4 inside IPv6 -------------------------------------------------------------
+# The WAN gets IPv6 addresses (the data plane answers neighbour discovery
+# for them; the kernel's IPv6 stays off on the gateways' veths) and the
+# tunnel endpoints are IPv6; the LANs' traffic is unchanged.
+flush gw1 1 2 && flush gw2 1 2 || bad "flush udp"
+if configure gw1 2001:db8:ffff::1 2001:db8:ffff::2 10.1.0.1 10.2.0.1 0x1003 0x2003 "$k12" "$k21" "" \
+  "192.0.2.1/24 2001:db8:ffff::1/64" &&
+  configure gw2 2001:db8:ffff::2 2001:db8:ffff::1 10.2.0.1 10.1.0.1 0x2003 0x1003 "$k21" "$k12" "" \
+    "192.0.2.2/24 2001:db8:ffff::2/64"; then
+  ok "IPv6-outer SAs installed"
+else
+  bad "configure IPv6 outer"
+fi
+traffic "ipv4 in ipv6"
+wan_check "ipv4 in ipv6" "ip6 and esp"
+# 40 bytes of outer header instead of 20: 1426.
+for h in hA hB; do in_ns "$h" ip route flush cache; done
+in_ns hA ping -M do -s 1472 -c 2 -i 0.3 -W 2 10.2.0.2 >"$tmp/ping" 2>&1
+if grep -Eq "Frag needed and DF set \(mtu = 1426\)|message too long, mtu=1426" "$tmp/ping"; then
+  ok "ipv4 in ipv6: fragmentation needed, mtu 1426"
+else
+  bad "ipv4 in ipv6: no fragmentation needed with mtu 1426"; cat "$tmp/ping"
+fi
+tcp_one "ipv4 in ipv6: TCP hA -> hB" hA hB 10.2.0.2 5203
 
 echo "--- gw1 counters"
 "$DPCHAN" "$tmp/gw1.sock" <<<"stats drop." | awk '$2 != 0'
