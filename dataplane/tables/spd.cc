@@ -132,6 +132,34 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
                    [&](uint32_t a, uint32_t b) { return rules[a].priority < rules[b].priority; });
   std::vector<uint32_t> rank(rules.size());
   for (uint32_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
+  spd->rank_ = rank;
+
+  // The bulk classes go to the hash on the destination (spd_index.h).
+  std::vector<uint8_t> in_acl(rules.size(), 1);
+  if (opts.index_min_rules > 0) {
+    uint32_t per_len[2][129] = {};
+    for (const Selector& s : sels) per_len[s.dst.v6()][s.dst.len]++;
+    bool hashed[2][129] = {};
+    for (int fam = 0; fam < 2; ++fam) {
+      std::vector<uint8_t> lens;
+      for (int len = 0; len <= 128; ++len) {
+        if (per_len[fam][len] >= opts.index_min_rules) lens.push_back(static_cast<uint8_t>(len));
+      }
+      std::stable_sort(lens.begin(), lens.end(),
+                       [&](uint8_t a, uint8_t b) { return per_len[fam][a] > per_len[fam][b]; });
+      if (lens.size() > SpdIndex::kMaxClasses) lens.resize(SpdIndex::kMaxClasses);
+      for (uint8_t len : lens) hashed[fam][len] = true;
+    }
+    std::vector<SpdIndexRule> indexed;
+    for (size_t i = 0; i < sels.size(); ++i) {
+      if (!hashed[sels[i].dst.v6()][sels[i].dst.len]) continue;
+      indexed.push_back({sels[i], rank[i], static_cast<uint32_t>(i)});
+      in_acl[i] = 0;
+    }
+    std::vector<uint32_t> overflow;
+    if (!spd->index_.build(indexed, &overflow, error)) return nullptr;
+    for (uint32_t i : overflow) in_acl[i] = 1;
+  }
 
   static std::atomic<uint32_t> generation{0};
   for (int fam = 0; fam < 2; ++fam) {
@@ -141,7 +169,7 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
     std::vector<uint8_t> buf;
     uint32_t count = 0;
     for (size_t i = 0; i < sels.size(); ++i) {
-      if (sels[i].src.v6() != v6) continue;
+      if (sels[i].src.v6() != v6 || !in_acl[i]) continue;
       buf.resize(buf.size() + rule_size);
       auto* r = reinterpret_cast<rte_acl_rule*>(buf.data() + count * rule_size);
       r->data.category_mask = 1;
@@ -154,6 +182,11 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
       ++count;
     }
     if (count == 0) continue;  // no rules of this family: everything takes the default
+    for (size_t i = 0; i < sels.size(); ++i) {
+      if (sels[i].src.v6() == v6 && in_acl[i]) {
+        spd->acl_min_rank_[fam] = std::min(spd->acl_min_rank_[fam], rank[i]);
+      }
+    }
 
     // rte_acl_create hands back an existing context of the same name, so
     // each build names its contexts afresh.
@@ -198,25 +231,42 @@ uint32_t Spd::classify_burst(std::span<const FlowKey* const> keys,
   const uint8_t* data[2][kChunk];
   uint32_t pos[2][kChunk];
   uint32_t res[kChunk];
+  SpdIndex::Match hashed[kChunk];
   for (size_t base = 0; base < keys.size(); base += kChunk) {
     const size_t n = std::min(kChunk, keys.size() - base);
+    index_.lookup_burst(keys.subspan(base, n), std::span<SpdIndex::Match>(hashed, n));
     uint32_t count[2] = {0, 0};
     for (size_t j = 0; j < n; ++j) {
       const FlowKey* k = keys[base + j];
       const int fam = k->v6 ? 1 : 0;
+      // rte_acl cannot beat a hashed match ranked above all of its rules.
+      if (hashed[j].rank < acl_min_rank_[fam]) {
+        out[base + j] = &policies_[hashed[j].value];
+        ++matched;
+        continue;
+      }
       data[fam][count[fam]] = reinterpret_cast<const uint8_t*>(k);
       pos[fam][count[fam]++] = static_cast<uint32_t>(base + j);
     }
     for (int fam = 0; fam < 2; ++fam) {
       if (count[fam] == 0) continue;
       if (ctx_[fam] == nullptr) {
-        for (uint32_t j = 0; j < count[fam]; ++j) out[pos[fam][j]] = &default_;
-        continue;
+        std::fill(res, res + count[fam], 0u);
+      } else {
+        rte_acl_classify(ctx_[fam], data[fam], res, count[fam], 1);
       }
-      rte_acl_classify(ctx_[fam], data[fam], res, count[fam], 1);
+      // The better-ranked of the two answers (see the header).
       for (uint32_t j = 0; j < count[fam]; ++j) {
-        out[pos[fam][j]] = res[j] != 0 ? &policies_[res[j] - 1] : &default_;
-        matched += res[j] != 0;
+        const SpdIndex::Match& h = hashed[pos[fam][j] - base];
+        const uint32_t acl_rank = res[j] != 0 ? rank_[res[j] - 1] : SpdIndex::kNoMatch;
+        const SpdPolicy* p = &default_;
+        if (h.rank < acl_rank) {
+          p = &policies_[h.value];
+        } else if (res[j] != 0) {
+          p = &policies_[res[j] - 1];
+        }
+        out[pos[fam][j]] = p;
+        matched += p != &default_;
       }
     }
   }

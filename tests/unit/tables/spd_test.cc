@@ -287,8 +287,16 @@ FlowKey random_key(std::mt19937& rng, bool v6) {
   return k;
 }
 
-TEST(Spd, AgreesWithTheReferenceModel) {
+// The reference model runs with three splits of the rules: all in rte_acl
+// (0), the default threshold, and as many as possible hashed on the
+// destination (1), where the random draw puts rules of eight destination
+// lengths and many rules on one destination into both structures at once.
+class SpdModel : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(SpdModel, AgreesWithTheReferenceModel) {
   std::mt19937 rng(4301);
+  Spd::Options opts;
+  opts.index_min_rules = GetParam();
   for (int round = 0; round < 4; ++round) {
     std::vector<SpdRule> rules;
     const size_t n = round == 0 ? 5 : 300;
@@ -297,8 +305,15 @@ TEST(Spd, AgreesWithTheReferenceModel) {
                        SpdAction::kBypass, nullptr, static_cast<uint32_t>(i)});
     }
     std::string error;
-    auto spd = Spd::build(rules, &error);
+    auto spd = Spd::build(rules, opts, &error);
     ASSERT_NE(spd, nullptr) << error;
+    if (GetParam() == 1 && n > 5) {
+      EXPECT_GT(spd->indexed_rules(), n / 4);
+      EXPECT_GT(spd->acl_rules(), 0u);
+    }
+    if (GetParam() == 0) {
+      EXPECT_EQ(spd->indexed_rules(), 0u);
+    }
     std::vector<FlowKey> keys;
     for (int i = 0; i < 20000; ++i) keys.push_back(random_key(rng, rng() % 2));
     std::vector<const SpdPolicy*> out(keys.size());
@@ -325,6 +340,145 @@ TEST(Spd, AgreesWithTheReferenceModel) {
     if (n > 5) {
       EXPECT_GT(matched, keys.size() / 10) << "the random draw should hit rules";
     }
+    // One at a time agrees with the burst.
+    for (size_t i = 0; i < 200; ++i) EXPECT_EQ(spd->classify(keys[i]), out[i]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Splits, SpdModel, ::testing::Values(0u, 1u, 64u));
+
+// Priority across the two structures: hashed /32 rules against general
+// rules left in rte_acl, each way round, and equal priorities decided by
+// the order the rules were given in.
+TEST(Spd, PriorityAcrossHashAndAcl) {
+  using A = SpdAction;
+  std::vector<SpdRule> rules;
+  // 100 host rules, hashed: 10.1.0.0/16 -> 192.168.0.i/32, priority 100.
+  for (uint32_t i = 0; i < 100; ++i) {
+    const std::string dst = "192.168.0." + std::to_string(i) + "/32";
+    rules.push_back({sel("10.1.0.0/16", dst.c_str()), 100, A::kProtect, fake_sa(i), 1000 + i});
+  }
+  // General rules (in rte_acl):
+  rules.push_back({sel("10.1.2.0/24", "192.168.0.0/24", kProtoTcp, {}, {22, 22}), 50, A::kDiscard,
+                   nullptr, 1});  // beats the hashed rules for ssh
+  rules.push_back({sel("10.1.0.0/16", "192.168.0.0/16"), 200, A::kBypass, nullptr, 2});  // loses to them
+  rules.push_back({sel("10.1.9.0/24", "192.168.0.6/31", kProtoUdp), 100, A::kDiscard, nullptr,
+                   3});  // same priority as the hashed 192.168.0.7 rule, listed after it
+  // Same priority as the hashed 192.168.0.8 rule and listed after it, but
+  // hashed too (same /32 class): order decides inside the hash as well.
+  rules.push_back({sel("10.1.0.0/16", "192.168.0.8/32"), 100, A::kDiscard, nullptr, 4});
+  // Better priority than the hashed rules, listed last, in the hash.
+  rules.push_back({sel("10.1.5.5/32", "192.168.0.9/32"), 10, A::kBypass, nullptr, 5});
+  std::string error;
+  auto spd = Spd::build(rules, &error);
+  ASSERT_NE(spd, nullptr) << error;
+  EXPECT_EQ(spd->indexed_rules(), 102u);
+  EXPECT_EQ(spd->acl_rules(), 3u);
+  struct {
+    int line;
+    FlowKey k;
+    uint32_t want;
+  } cases[] = {
+      {__LINE__, key("10.1.3.3", "192.168.0.5", kProtoTcp, 999, 443), 1005},  // hash
+      {__LINE__, key("10.1.2.3", "192.168.0.5", kProtoTcp, 999, 22), 1},      // acl beats hash
+      {__LINE__, key("10.1.2.3", "192.168.0.5", kProtoTcp, 999, 23), 1005},   // hash beats acl 2
+      {__LINE__, key("10.1.2.3", "192.168.1.5", kGre), 2},                    // only acl 2
+      {__LINE__, key("10.2.2.3", "192.168.0.5", kGre), kDefault},             // nothing
+      {__LINE__, key("10.1.9.1", "192.168.0.7", kProtoUdp, 1, 1), 1007},      // tie: given order
+      {__LINE__, key("10.1.9.1", "192.168.0.8", kGre), 1008},                 // tie in the hash
+      {__LINE__, key("10.1.5.5", "192.168.0.9", kGre), 5},                    // priority in the hash
+      {__LINE__, key("10.1.5.6", "192.168.0.9", kGre), 1009},
+  };
+  for (const auto& c : cases) {
+    const SpdPolicy* p = spd->classify(c.k);
+    EXPECT_EQ(p->is_default ? kDefault : p->id, c.want) << "case at line " << c.line;
+  }
+  // Reversed: rule 3 listed before the hashed rules wins the tie.
+  std::vector<SpdRule> rev = {rules[102]};
+  rev.insert(rev.end(), rules.begin(), rules.begin() + 100);
+  spd = Spd::build(rev, &error);
+  ASSERT_NE(spd, nullptr) << error;
+  EXPECT_EQ(spd->classify(key("10.1.9.1", "192.168.0.7", kProtoUdp, 1, 1))->id, 3u);
+}
+
+// More rules for one destination than the hash keeps a slot: the best
+// kMaxPerKey are hashed, the rest go to rte_acl, and the order still holds.
+TEST(Spd, CrowdedDestinationOverflowsToAcl) {
+  std::vector<SpdRule> rules;
+  for (uint32_t i = 0; i < 80; ++i) {
+    const std::string dst = "192.168.1." + std::to_string(i) + "/32";
+    rules.push_back({sel("0.0.0.0/0", dst.c_str()), 100, SpdAction::kBypass, nullptr, 1000 + i});
+  }
+  // 20 rules for 192.168.1.1, priorities 19..0 so the last listed is best;
+  // each for a narrower source.
+  for (uint32_t i = 0; i < 20; ++i) {
+    const std::string src = "10.0.0.0/" + std::to_string(8 + i);
+    rules.push_back({sel(src.c_str(), "192.168.1.1/32"), 19 - i, SpdAction::kDiscard, nullptr, i});
+  }
+  std::string error;
+  auto spd = Spd::build(rules, &error);
+  ASSERT_NE(spd, nullptr) << error;
+  EXPECT_EQ(spd->indexed_rules(), 79u + SpdIndex::kMaxPerKey);
+  EXPECT_EQ(spd->acl_rules(), 1u + 20u - SpdIndex::kMaxPerKey);
+  // 10.0.0.1 is in every source prefix: the best (id 19) wins.
+  EXPECT_EQ(spd->classify(key("10.0.0.1", "192.168.1.1", kGre))->id, 19u);
+  // 10.128.0.1 is only in 10.0.0.0/8 (id 0, priority 19): it still beats
+  // the /32 bypass rule of priority 100.
+  EXPECT_EQ(spd->classify(key("10.128.0.1", "192.168.1.1", kGre))->id, 0u);
+  // 10.0.128.1 is in /8../16: ids 0..8; best is 8, which sits in rte_acl.
+  EXPECT_EQ(spd->classify(key("10.0.128.1", "192.168.1.1", kGre))->id, 8u);
+  EXPECT_EQ(spd->classify(key("11.0.0.1", "192.168.1.1", kGre))->id, 1001u);
+}
+
+// The provisioning shape: 100,000 host rules (perf/provision.sh) and a few
+// general ones. Build time and ns per packet, hashed against all-rte_acl.
+TEST(SpdTiming, BulkHostRules) {
+  std::vector<SpdRule> rules;
+  const uint32_t n = 100000;
+  for (uint32_t i = 0; i < n; ++i) {
+    Selector s = sel("10.1.0.0/16", "10.128.0.0/32");
+    s.dst.addr = IpAddress::v4(10, static_cast<uint8_t>(128 + (i >> 16)), static_cast<uint8_t>(i >> 8),
+                               static_cast<uint8_t>(i));
+    rules.push_back({s, 100, SpdAction::kProtect, fake_sa(i), i});
+  }
+  rules.push_back({sel("10.1.0.0/16", "10.0.0.0/8", kProtoUdp, {}, {500, 500}), 10,
+                   SpdAction::kBypass, nullptr, n});
+  rules.push_back({sel("0.0.0.0/0", "0.0.0.0/0"), 1000, SpdAction::kDiscard, nullptr, n + 1});
+  std::mt19937 rng(11);
+  std::vector<FlowKey> keys;
+  for (int i = 0; i < 1 << 16; ++i) {
+    const uint32_t h = rng() % (n + n / 8);  // some miss the host rules
+    const std::string d = "10." + std::to_string(128 + (h >> 16)) + "." +
+                          std::to_string((h >> 8) & 255) + "." + std::to_string(h & 255);
+    keys.push_back(key("10.1.3.4", d.c_str(), i % 8 == 0 ? kProtoUdp : kProtoTcp, 1000, 500));
+  }
+  for (uint32_t min_rules : {64u, 0u}) {
+    Spd::Options opts;
+    opts.index_min_rules = min_rules;
+    std::string error;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto spd = Spd::build(rules, opts, &error);
+    const auto t1 = std::chrono::steady_clock::now();
+    ASSERT_NE(spd, nullptr) << error;
+    std::vector<const SpdPolicy*> out(keys.size());
+    spd->classify_burst(keys, out);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const uint32_t h = (keys[i].dst[1] - 128u) << 16 | keys[i].dst[2] << 8 | keys[i].dst[3];
+      const uint32_t want = keys[i].proto == kProtoUdp ? n : h < n ? h : n + 1;
+      ASSERT_EQ(out[i]->id, want) << "key " << i;
+    }
+    double best = 1e99;
+    for (int round = 0; round < 5; ++round) {
+      const auto a = std::chrono::steady_clock::now();
+      for (size_t base = 0; base < keys.size(); base += 32) {
+        spd->classify_burst(std::span(keys).subspan(base, 32), std::span(out).subspan(base, 32));
+      }
+      const auto b = std::chrono::steady_clock::now();
+      best = std::min(best, std::chrono::duration<double, std::nano>(b - a).count());
+    }
+    std::printf("[  timing  ] SPD %u host rules + 2, %s: build %.0f ms, %.1f ns per packet\n", n,
+                min_rules ? "hashed" : "all rte_acl",
+                std::chrono::duration<double, std::milli>(t1 - t0).count(), best / keys.size());
   }
 }
 
