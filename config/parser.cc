@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "config/diag.h"
+#include "config/toml_guard.h"
 
 namespace portcullis::config {
 namespace {
@@ -520,6 +521,10 @@ std::string dir_of(const std::string& name) {
 LoadResult parse_text(std::string_view text, const std::string& name) {
   LoadResult r;
   Diag d(name, &r.errors);
+  if (auto bad = detail::toml_guard(text)) {
+    d.add(bad->line, "", "TOML syntax error at column " + std::to_string(bad->column) + ": " + bad->message);
+    return r;
+  }
   toml::table root;
   try {
     root = toml::parse(text, name);

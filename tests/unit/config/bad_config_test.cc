@@ -158,6 +158,11 @@ const std::vector<Row>& rows() {
         {"[tunnel.manual]\nspi_out = 0x1001\nspi_in = 0x2001\nkey_out = \"k1\"\nkey_in = \"k2\"\n",
          "[tunnel.ike]\nauth = \"psk\"\npsk_file = \"p\"\n"}},
        "\"psk\" is not allowed by profile \"prime\"", 26},
+      // toml++ 3.3 has undefined behaviour on some non-ASCII characters
+      // (config/toml_guard.h): refused before it parses.
+      {"non_ascii_value", {{"spi_in = 0x2001", "spi_in = \xcf\x87"}}, "the character U+03C7 is not accepted outside a string", 27},
+      {"non_ascii_quoted_key", {{"id = 0", "\"\xc2\xa7\" = 0"}}, "U+00A7 is not accepted in a quoted key", 6},
+      {"non_ascii_multiline", {{"", "x = \"\"\"\\\n\xc2\xa7\"\"\"\n"}}, "U+00A7 is not accepted in a multi-line", 31},
       {"missing_tunnel_name", {{"name = \"t1\"\n", "\n"}}, "tunnel[0].name: missing", 16},
   };
   return kRows;

@@ -56,7 +56,7 @@ TEST(Writer, OddStringsAndNonDefaultsRoundTrip) {
   t.allow_no_anti_replay = true;
   t.manual.spi_out = 0xffffffff;
   t.lifetime = api::Lifetime{1000, 2000, 10, 20, 0, 0};
-  t.manual.key_out = "/keys/ünïcödé key";
+  t.manual.key_out = "/keys/ünïcödé κλειδί 鍵";  // UTF-8 in a value string is fine
   Tunnel* ike = c.find_tunnel("to-branch");
   ike->ike.initiate = false;
   ike->ike.proposal = "";
