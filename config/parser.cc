@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -537,8 +538,14 @@ LoadResult parse_text(std::string_view text, const std::string& name) {
   Config c;
   c.path = name;
   Reader(d, dir_of(name)).read(root, c);
-  if (!r.errors.empty()) return r;
+  // Errors in file order read best, whichever check found them.
+  auto by_line = [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; };
+  if (!r.errors.empty()) {
+    std::stable_sort(r.errors.begin(), r.errors.end(), by_line);
+    return r;
+  }
   r.errors = validate(c);
+  std::stable_sort(r.errors.begin(), r.errors.end(), by_line);
   if (r.errors.empty()) r.config = std::move(c);
   return r;
 }

@@ -210,9 +210,11 @@ TEST(BadConfigTable, CollectsSeveralErrors) {
   text.replace(text.find("remote = \"192.0.2.2\""), 20, "remote = \"nowhere\"");
   const LoadResult r = parse_text(text, "bad.toml");
   ASSERT_EQ(r.errors.size(), 3u);
+  // Reported in file order.
   EXPECT_EQ(r.errors[0].line, 12u);
-  EXPECT_EQ(r.errors[1].line, 22u);
-  EXPECT_EQ(r.errors[2].line, 19u);
+  EXPECT_EQ(r.errors[1].line, 19u);
+  EXPECT_EQ(r.errors[2].line, 22u);
+  EXPECT_NE(r.errors[1].message.find("\"nowhere\" is not an IP address"), std::string::npos);
 }
 
 TEST(BadConfigTable, ValidateAfterEditHasNoLine) {
