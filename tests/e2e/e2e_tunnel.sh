@@ -214,10 +214,26 @@ else
 fi
 "$DPCHAN" "$tmp/gw1.sock" <<<"expect drop.too_big >= 1" >/dev/null && ok "too big, DF: counted as drop.too_big" ||
   bad "too big, DF: drop.too_big not counted"
+# Without DF gw1 fragments before encrypting: hB receives the fragments
+# (gw2 decrypts each on its own) and reassembles them itself.
+rm -f "$tmp/frag.err"
+in_ns hB timeout 10 tcpdump -i b0 -nn -U -w "$tmp/frag.pcap" "src 10.1.0.2 and ip[6:2] & 0x3fff != 0" \
+  2>"$tmp/frag.err" &
+cap=$!
+for _ in $(seq 50); do grep -q listening "$tmp/frag.err" 2>/dev/null && break; sleep 0.1; done
 if in_ns hA ping -M dont -s 1472 -c 3 -i 0.3 -W 2 10.2.0.2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
   ok "too big, no DF: 1500-byte pings fragmented before ESP, no loss"
 else
   bad "too big, no DF: ping -M dont -s 1472"; tail -3 "$tmp/ping"
+fi
+sleep 0.5
+kill "$cap" 2>/dev/null; wait "$cap" 2>/dev/null
+nfrag=$(tcpdump -nn -r "$tmp/frag.pcap" 2>/dev/null | wc -l)
+big=$(tcpdump -nn -r "$tmp/frag.pcap" "greater $((tunnel_mtu + 15))" 2>/dev/null | wc -l)
+if ((nfrag >= 6 && big == 0)); then
+  ok "too big, no DF: hB received $nfrag fragments, none over $tunnel_mtu bytes"
+else
+  bad "too big, no DF: hB received $nfrag fragments, $big over $tunnel_mtu bytes"
 fi
 # IPv6: the first ping learns "packet too big" (and hB's first reply
 # likewise, from gw2); then the kernel fragments at the source.
