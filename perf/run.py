@@ -21,6 +21,7 @@ Conventions (see perf/README.md):
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import re
@@ -130,11 +131,20 @@ class Dataplane:
             out[k] = int(v)
         return out
 
-    def measure(self, counter, warmup, seconds):
+    def measure(self, counter, warmup, seconds, profile=None):
         time.sleep(warmup)
         s0, c0, t0 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
+        prof = None
+        if profile:
+            # Timer sampling on the worker's CPU (no hardware counters in
+            # this VM); only the data plane's samples are reported.
+            prof = subprocess.Popen(['perf', 'record', '-q', '-C', str(self.a.worker_cpu), '-e', 'cpu-clock',
+                                     '-F', '4999', '-o', profile, '--', 'sleep', str(seconds)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(seconds)
         s1, c1, t1 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
+        if prof:
+            prof.wait()
         pkts = s1[counter] - s0[counter]
         drops = {k[5:]: s1[k] - s0.get(k, 0) for k in s1 if k.startswith('drop.') and s1[k] != s0.get(k, 0)}
         rx = s1['worker.0.rx'] - s0['worker.0.rx']
@@ -260,8 +270,19 @@ def point(args, caps, direction, alg, frame, tunnels, bypass=False):
             t0 = time.monotonic()
             dp.tunnels(tunnels, suite)
             note = 'provisioned in %.1f s' % (time.monotonic() - t0)
-        r = dp.measure(counter, args.warmup, args.seconds)
+        prof = None
+        if args.profile:
+            prof = os.path.join(args.tmp, 'perf-%s-%s-%s-%d%s.data' % (direction, alg, frame, tunnels,
+                                                                     '-bypass' if bypass else ''))
+        r = dp.measure(counter, args.warmup, args.seconds, prof)
         r['note'] = note
+        if prof:
+            rep = subprocess.run(['perf', 'report', '-i', prof, '--no-children', '--comm', 'rte-worker-1',
+                                  '--sort', 'dso,symbol', '--stdio', '--percentage', 'relative',
+                                  '--percent-limit', '2'],
+                                 capture_output=True, text=True).stdout
+            top = [line for line in rep.splitlines() if line.strip() and not line.startswith('#')]
+            log('  profile (%s):\n    ' % prof + '\n    '.join(top[:18]))
         return r
     finally:
         dp.stop()
@@ -284,6 +305,8 @@ def main():
     ap.add_argument('--build', default=os.path.join(ROOT, 'build-perf'))
     ap.add_argument('--out', default=os.path.join(HERE, 'results'))
     ap.add_argument('--no-plot', action='store_true')
+    ap.add_argument('--profile', action='store_true',
+                    help='perf record the worker CPU during each point (perf/results/tmp/perf-*.data)')
     a = ap.parse_args()
     a.seconds = a.seconds or (2.0 if a.quick else 10.0)
     a.warmup = a.warmup if a.warmup is not None else (1.0 if a.quick else 3.0)
@@ -298,7 +321,10 @@ def main():
     frames = a.frame.split(',') if a.frame else (['64', '1420'] if a.quick else FRAMES)
     scale = [int(x) for x in a.tunnels.split(',')] if a.tunnels else ([1, 10000] if a.quick else [1, 10000, 1000000])
     scale_frames = [f for f in a.scale_frames.split(',') if f in frames] if 'aes128gcm' in algs else []
-    caps = Captures(os.path.join(a.out, 'pcap'), a.count)
+    # Captures are cached per generator version and packet count.
+    with open(gen_pcap.__file__, 'rb') as f:
+        version = hashlib.sha1(f.read()).hexdigest()[:10]
+    caps = Captures(os.path.join(a.out, 'pcap', '%s-%d' % (version, a.count)), a.count)
     ceil = Ceilings(a)
     records = []
     inputs = {}
