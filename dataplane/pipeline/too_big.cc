@@ -94,7 +94,7 @@ bool icmp_error_allowed(const uint8_t* ip, uint32_t len) {
     if (len < kIpv6HdrLen) return false;
     const uint8_t* s = ip + 8;
     static constexpr uint8_t kZero[16] = {};
-    if (s[0] == 0xff) return false;                                // multicast
+    if (s[0] == 0xff) return false;                                  // multicast
     if (std::memcmp(s, kZero, 15) == 0 && s[15] <= 1) return false;  // :: and ::1
     // An ICMPv6 error (types 0-127) is never answered with another.
     if (ip[6] == kIcmpv6 && (len < kIpv6HdrLen + 1 || ip[kIpv6HdrLen] < 128)) return false;
@@ -144,8 +144,8 @@ bool make_frag_needed(rte_mbuf* m, const IpAddress& src, uint16_t mtu, uint16_t 
   std::memcpy(p + 16, q + 12, 4);  // back to the original's source
   store16(p + 10, internet_checksum(p, kIpv4HdrLen));
   uint8_t* icmp = p + kIpv4HdrLen;
-  icmp[0] = 3;  // destination unreachable
-  icmp[1] = 4;  // fragmentation needed and DF set
+  icmp[0] = 3;             // destination unreachable
+  icmp[1] = 4;             // fragmentation needed and DF set
   store16(icmp + 6, mtu);  // RFC 1191 section 4: next-hop MTU in the low 16 bits
   store16(icmp + 2, internet_checksum(icmp, kIcmpHdrLen + quote));
   return true;
@@ -208,9 +208,10 @@ size_t fragment_ipv4(const rte_mbuf* m, uint32_t max_len, rte_mempool* pool,
     rte_mbuf* f = out[k];
     const uint32_t hl = k == 0 ? ihl : later_ihl;
     const uint32_t chunk = std::min(k == 0 ? first_chunk : later_chunk, payload - off);
-    auto* p = rte_pktmbuf_tailroom(f) >= hl + chunk
-                  ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(f, static_cast<uint16_t>(hl + chunk)))
-                  : nullptr;
+    auto* p =
+        rte_pktmbuf_tailroom(f) >= hl + chunk
+            ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(f, static_cast<uint16_t>(hl + chunk)))
+            : nullptr;
     if (p == nullptr) {
       for (size_t j = 0; j < n; j++) rte_pktmbuf_free(out[j]);
       *why = DropReason::kNoRoom;

@@ -275,8 +275,9 @@ void Worker::too_big(const TableSet& ts, uint16_t rx_port, rte_mbuf* m, SaOutbou
     return;
   }
   // The original is dropped (and counted) here; its mbuf carries the error.
-  const bool built = v6 ? make_packet_too_big(m, *src, std::max(limit, kMinIpv6Mtu))
-                        : make_frag_needed(m, *src, static_cast<uint16_t>(limit), esp_.next_ip_id());
+  const bool built =
+      v6 ? make_packet_too_big(m, *src, std::max(limit, kMinIpv6Mtu))
+         : make_frag_needed(m, *src, static_cast<uint16_t>(limit), esp_.next_ip_id());
   if (!built) {
     drop(m, DropReason::kTooBig);
     return;

@@ -5,6 +5,8 @@
 //
 // Fragments come from an mbuf pool, so this binary brings EAL up, without
 // hugepages or shared config, under a file prefix of its own.
+#include "dataplane/pipeline/too_big.h"
+
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -22,7 +24,6 @@
 
 #include "crypto/engine.h"
 #include "dataplane/ipsec/esp_worker.h"
-#include "dataplane/pipeline/too_big.h"
 #include "mbuf_arena.h"
 #include "packets.h"
 #include "sa_pair.h"
@@ -43,9 +44,7 @@ void put16(uint8_t* p, uint16_t v) {
 
 // ipv4_header_ok checks a header's checksum with DPDK's raw sum: a correct
 // header, checksum included, sums to 0xffff.
-bool ipv4_header_ok(const uint8_t* ip) {
-  return rte_raw_cksum(ip, (ip[0] & 0x0f) * 4u) == 0xffff;
-}
+bool ipv4_header_ok(const uint8_t* ip) { return rte_raw_cksum(ip, (ip[0] & 0x0f) * 4u) == 0xffff; }
 
 // set_ipv4_checksum fills a header's checksum with DPDK's raw sum, which
 // is in host order of native 16-bit loads: stored as it is, not swapped.
@@ -59,14 +58,14 @@ void set_ipv4_checksum(uint8_t* ip, size_t ihl) {
 // tunnel_mtu: a packet of exactly tunnel_mtu bytes fits once encapsulated,
 // one byte more does not (tunnel mode; transport mode is a safe bound).
 
-const char* kSuites[] = {"aes128gcm16", "aes256gcm16", "chacha20poly1305", "aes128cbc-sha256",
-                         "aes256cbc-sha384", "aes256cbc-sha512"};
+const char* kSuites[] = {"aes128gcm16",      "aes256gcm16",      "chacha20poly1305",
+                         "aes128cbc-sha256", "aes256cbc-sha384", "aes256cbc-sha512"};
 struct Shape {
   Mode mode;
   bool inner_v6, outer_v6;
 };
-const Shape kShapes[] = {{Mode::kTunnel, false, false}, {Mode::kTunnel, false, true},
-                         {Mode::kTunnel, true, false},  {Mode::kTunnel, true, true},
+const Shape kShapes[] = {{Mode::kTunnel, false, false},    {Mode::kTunnel, false, true},
+                         {Mode::kTunnel, true, false},     {Mode::kTunnel, true, true},
                          {Mode::kTransport, false, false}, {Mode::kTransport, true, true}};
 
 using MtuParam = std::tuple<const char*, int, bool, int>;  // suite, shape, udp, egress mtu
@@ -163,7 +162,8 @@ Bytes with_options(const Bytes& p, const Bytes& opts) {
 TEST(FragNeeded, ValidPacketQuotingHeaderAnd8Bytes) {
   for (const Bytes& opts : {Bytes{}, Bytes{0x94, 0x04, 0x00, 0x00}}) {  // none, router alert
     const IpAddress sender = test::host_a(false);
-    const Bytes orig = with_options(test::udp_packet(sender, test::host_b(false), 1472, 7, 0, true), opts);
+    const Bytes orig =
+        with_options(test::udp_packet(sender, test::host_b(false), 1472, 7, 0, true), opts);
     const uint32_t ihl = 20 + static_cast<uint32_t>(opts.size());
     test::MbufArena arena;
     rte_mbuf* m = arena.alloc(orig);
@@ -357,7 +357,8 @@ TEST_F(Fragment, OptionsAndAnAlreadyFragmentedPacket) {
   // Options: a copied one (0x94, router alert), a non-copied one (0x07,
   // record route, 7 bytes) and a NOP: later fragments keep only the first.
   const Bytes opts = {0x94, 0x04, 0x00, 0x00, 0x07, 0x07, 0x04, 0, 0, 0, 0, 0x01};
-  Bytes orig = with_options(test::udp_packet(test::host_a(false), test::host_b(false), 1400, 5), opts);
+  Bytes orig =
+      with_options(test::udp_packet(test::host_a(false), test::host_b(false), 1400, 5), opts);
   // A fragment itself: offset 100 (units of 8), the last one (MF clear).
   put16(orig.data() + 6, 100);
   set_ipv4_checksum(orig.data(), 32);
@@ -375,7 +376,8 @@ TEST_F(Fragment, OptionsAndAnAlreadyFragmentedPacket) {
     EXPECT_EQ(Bytes(b.begin() + 20, b.begin() + 24), Bytes(opts.begin(), opts.begin() + 4));
   }
   EXPECT_EQ(get16(test::MbufArena::bytes(frags[0]).data() + 6) & 0x3fff, 0x2000 | 100);
-  EXPECT_EQ(get16(test::MbufArena::bytes(frags[2]).data() + 6) & 0x2000, 0) << "last keeps MF clear";
+  EXPECT_EQ(get16(test::MbufArena::bytes(frags[2]).data() + 6) & 0x2000, 0)
+      << "last keeps MF clear";
   // Reassembly by offset from the first fragment's header gives the
   // original (as a fragment at offset 100, MF clear).
   EXPECT_EQ(reassemble({frags, n}, 600, 100), orig);
@@ -431,8 +433,9 @@ TEST(IcmpRateLimiter, BurstThenRate) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   const std::string prefix = "portcullis_unit_too_big_" + std::to_string(getpid());
-  std::vector<std::string> args = {argv[0], "--no-huge", "--no-shconf", "--no-pci", "-l", "0",
-                                   "--file-prefix", prefix, "--log-level=error", "-m", "64"};
+  std::vector<std::string> args = {
+      argv[0],         "--no-huge", "--no-shconf",       "--no-pci", "-l", "0",
+      "--file-prefix", prefix,      "--log-level=error", "-m",       "64"};
   std::vector<char*> cargs;
   for (std::string& a : args) cargs.push_back(a.data());
   if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
