@@ -2,6 +2,7 @@
 #include "control/cli/render.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "control/cli/format.h"
 #include "control/cli/table.h"
@@ -15,6 +16,14 @@ const json& field(const json& obj, const std::string& key) {
   if (!obj.is_object()) return kNull;
   auto it = obj.find(key);
   return it == obj.end() ? kNull : *it;
+}
+
+// as_u64 reads a non-negative integer whether the JSON holds it as
+// unsigned (parsed from the wire) or signed (built in code).
+std::optional<uint64_t> as_u64(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+  return std::nullopt;
 }
 
 std::string value_text(const json& v) {
@@ -35,19 +44,19 @@ std::string value_text(const json& v) {
 
 std::string bytes(const json& obj, const std::string& key) {
   const json& v = field(obj, key);
-  if (v.is_number_unsigned()) return format_bytes(v.get<uint64_t>());
+  if (auto n = as_u64(v)) return format_bytes(*n);
   return value_text(v);
 }
 
 std::string spi(const json& obj, const std::string& key) {
   const json& v = field(obj, key);
-  if (v.is_number_unsigned()) return format_spi(v.get<uint64_t>());
+  if (auto n = as_u64(v)) return format_spi(*n);
   return value_text(v);
 }
 
 std::string seconds(const json& obj, const std::string& key) {
   const json& v = field(obj, key);
-  if (v.is_number_unsigned()) return format_duration(v.get<uint64_t>());
+  if (auto n = as_u64(v)) return format_duration(*n);
   return value_text(v);
 }
 
@@ -63,10 +72,13 @@ std::string lifetime_text(const json& life) {
   std::string out;
   for (const auto& [k, v] : life.items()) {
     std::string val;
-    if (k.ends_with("_seconds") && v.is_number_unsigned()) {
-      val = v.get<uint64_t>() == 0 ? "none" : format_duration(v.get<uint64_t>());
-    } else if (k.ends_with("_bytes") && v.is_number_unsigned()) {
-      val = v.get<uint64_t>() == 0 ? "none" : format_bytes(v.get<uint64_t>());
+    const auto n = as_u64(v);
+    if (n && *n == 0) {
+      val = "none";
+    } else if (n && k.ends_with("_seconds")) {
+      val = format_duration(*n);
+    } else if (n && k.ends_with("_bytes")) {
+      val = format_bytes(*n);
     } else {
       val = value_text(v);
     }
@@ -82,7 +94,7 @@ std::string cell(const json& obj, const std::string& key) { return value_text(fi
 std::string render_status(const json& d) {
   KeyValues kv;
   std::string daemon = "portcullisd " + cell(d, "version");
-  if (field(d, "uptime_s").is_number_unsigned()) daemon += ", up " + seconds(d, "uptime_s");
+  if (as_u64(field(d, "uptime_s"))) daemon += ", up " + seconds(d, "uptime_s");
   kv.emplace_back("daemon", daemon);
   kv.emplace_back("config", cell(d, "config"));
   std::string profile = cell(d, "profile");
@@ -94,7 +106,7 @@ std::string render_status(const json& d) {
   std::string dps;
   if (field(dp, "connected").is_boolean() && field(dp, "connected").get<bool>()) {
     dps = "connected on " + cell(dp, "socket");
-    if (field(dp, "since_s").is_number_unsigned()) dps += " for " + seconds(dp, "since_s");
+    if (as_u64(field(dp, "since_s"))) dps += " for " + seconds(dp, "since_s");
   } else {
     dps = "NOT connected (waiting on " + cell(dp, "socket") + ")";
   }

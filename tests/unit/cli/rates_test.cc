@@ -73,7 +73,7 @@ TEST(RenderCounterRows, ValuesGroupedRatesWithSuffix) {
   std::vector<CounterRow> rows = {{"port.0.rx_packets", 123456789, 1'488'095.2},
                                   {"drop.no_sa", 12, std::nullopt}};
   EXPECT_EQ(render_counter_rows(rows, true),
-            "COUNTER                  VALUE      RATE\n"
+            "COUNTER                  VALUE     RATE\n"
             "port.0.rx_packets  123,456,789  1.49M/s\n"
             "drop.no_sa                  12        -\n");
   EXPECT_EQ(render_counter_rows(rows, false),
