@@ -16,7 +16,7 @@ tunnel i has the remote LAN 10.128.0.0+i, the peer gateway peer(i) in
 keys tunnel_key(i, dir). Packet k of P goes to tunnel floor(k * N / P)
 when N > P (each packet a different tunnel, spread evenly), else k mod N.
 
-Plain frames: 10.1.16.0+(k mod 4096) -> 10.128.0.0+i, UDP 1024+k%1000 ->
+Plain frames: 10.1.16.0+(k mod 4096) -> 10.128.0.0+i, UDP 1024+k (k < 60000: perf/latency finds a packet by it) ->
 5001, TTL 64. ESP frames: tunnel-mode ESP (RFC 4303) from peer(i) to
 192.0.2.1 with ESN (RFC 4303 appendix A: the AAD carries both sequence
 halves; RFC 4106 / RFC 7634 nonce = salt || 64-bit IV), carrying
@@ -125,7 +125,7 @@ def make_plain(spec, n, p, esp_sized=False):
         i = tunnel_of(k, n, p)
         src = ((10 << 24) | (1 << 16) | (16 << 8)) + k % 4096
         wire = esp_frame_len(f) if esp_sized else f
-        pkts.append(ether(udp_ip(src, LAN_BASE + i, 1024 + k % 1000, wire - 14)))
+        pkts.append(ether(udp_ip(src, LAN_BASE + i, 1024 + k % 60000, wire - 14)))
     return pkts
 
 
@@ -139,7 +139,7 @@ def make_esp(spec, n, p, suite):
         if key not in ciphers:
             ciphers[key] = aead(suite, key)
         dst = LAN_HOSTS + k % 16
-        inner = udp_ip(LAN_BASE + i, dst, 1024 + k % 1000, f - 14)
+        inner = udp_ip(LAN_BASE + i, dst, 1024 + k % 60000, f - 14)
         pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner)))
     return pkts
 

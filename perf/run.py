@@ -74,7 +74,7 @@ def thread_cpu_ns(pid, name_prefix):
 class Dataplane:
     """One portcullis-dataplane process on a capture and net_null."""
 
-    def __init__(self, args, pcap, tag):
+    def __init__(self, args, pcap, tag, vdevs=None):
         self.a = args
         self.dir = args.tmp
         self.sock = os.path.join(self.dir, 'dp-%s.sock' % tag)
@@ -85,6 +85,8 @@ class Dataplane:
                '--no-pci', '--in-memory', '--file-prefix', 'pcperf%d%s' % (os.getpid(), tag),
                '--log-level=error',
                '--vdev', 'net_pcap0,rx_pcap=%s,infinite_rx=1' % pcap, '--vdev', 'net_null0,no-rx=1']
+        if vdevs:
+            cmd = cmd[:-4] + [x for v in vdevs for x in ('--vdev', v)]
         self.logf = open(os.path.join(self.dir, 'dp-%s.log' % tag), 'w')
         self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
         for _ in range(200):
@@ -288,6 +290,36 @@ def point(args, caps, direction, alg, frame, tunnels, bypass=False):
         dp.stop()
 
 
+def latency_point(args, caps, direction, frame, mpps):
+    """p50/p99 through the gateway at `mpps`: the data plane on two memif
+    ports, perf/latency sending the capture and timing what comes back."""
+    socks = [os.path.join(args.tmp, 'memif%d-%d.sock' % (i, os.getpid())) for i in (0, 1)]
+    for s in socks:
+        if os.path.exists(s):
+            os.unlink(s)
+    pcap = caps.plain(frame, 1) if direction == 'out' else caps.esp(frame, 1, 'aes128gcm16')
+    dp = Dataplane(args, pcap, 'lat' + direction,
+                   vdevs=['net_memif%d,role=server,socket=%s' % (i, s) for i, s in enumerate(socks)])
+    try:
+        dp.base_config(direction)
+        dp.tunnels(1, 'aes128gcm16')
+        cmd = [args.latency_bin, '-l', str(args.agent_cpu), '--no-pci', '--in-memory', '--file-prefix',
+               'pclat%d' % os.getpid(), '--log-level=error'] + \
+              [x for i, s in enumerate(socks) for x in ('--vdev', 'net_memif%d,role=client,socket=%s' % (i, s))] + \
+              ['--', direction, pcap, '%.4f' % mpps, str(args.latency_seconds)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.latency_seconds + 60)
+        m = re.search(r'sent (\d+) received (\d+) measured (\d+) p50_us ([\d.]+) p90_us ([\d.]+) '
+                      r'p99_us ([\d.]+) max_us ([\d.]+)', r.stdout)
+        if not m:
+            raise RuntimeError('latency: ' + (r.stdout + r.stderr)[-1500:])
+        v = [float(x) for x in m.groups()]
+        return {'latency_rate_mpps': round(mpps, 4), 'latency_sent': int(v[0]), 'latency_received': int(v[1]),
+                'latency_samples': int(v[2]), 'latency_p50_us': v[3], 'latency_p90_us': v[4],
+                'latency_p99_us': v[5], 'latency_max_us': v[6]}
+    finally:
+        dp.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description='Portcullis data plane benchmark (issue 5)')
     ap.add_argument('--quick', action='store_true', help='2 s per point, fewer points')
@@ -305,6 +337,8 @@ def main():
     ap.add_argument('--build', default=os.path.join(ROOT, 'build-perf'))
     ap.add_argument('--out', default=os.path.join(HERE, 'results'))
     ap.add_argument('--no-plot', action='store_true')
+    ap.add_argument('--no-latency', action='store_true', help='skip the latency points')
+    ap.add_argument('--latency-frames', default='64,1420', help='frames of the latency points (AES-128-GCM, 1 tunnel)')
     ap.add_argument('--profile', action='store_true',
                     help='perf record the worker CPU during each point (perf/results/tmp/perf-*.data)')
     a = ap.parse_args()
@@ -314,6 +348,8 @@ def main():
     a.dataplane = os.path.join(a.build, 'dataplane/app/portcullis-dataplane')
     a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
     a.tunnels_bin = os.path.join(a.build, 'perf/tunnels')
+    a.latency_bin = os.path.join(a.build, 'perf/latency')
+    a.latency_seconds = 3 if a.quick else 8
     a.tmp = os.path.join(a.out, 'tmp')
     os.makedirs(a.tmp, exist_ok=True)
     dirs = [a.only] if a.only else ['out', 'in']
@@ -363,6 +399,18 @@ def main():
                     log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f %s' % (
                         r['mpps'], r['cpu_mpps'], 100 * r['cpu_share'], rec['ratio_to_crypto'],
                         rec['ratio_to_input'] or 0, r['drops'] or ''))
+    # Latency at half the measured rate, AES-128-GCM, one tunnel.
+    if not a.no_latency:
+        for rec in records:
+            if rec['alg'] == 'aes128gcm' and rec['tunnels'] == 1 and rec['frame'] in a.latency_frames.split(','):
+                log('latency %s %s at %.3f Mpps' % (rec['direction'], rec['frame'], rec['mpps'] / 2))
+                try:
+                    rec.update(latency_point(a, caps, rec['direction'], rec['frame'], rec['mpps'] / 2))
+                    log('  p50 %.1f us, p99 %.1f us (%d samples, %d sent, %d back)' % (
+                        rec['latency_p50_us'], rec['latency_p99_us'], rec['latency_samples'],
+                        rec['latency_sent'], rec['latency_received']))
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    log('  latency failed: %s' % e)
     # Scale ratios: N tunnels against 1, same direction and frame.
     for rec in records:
         base = [x for x in records if x['direction'] == rec['direction'] and x['alg'] == rec['alg'] and

@@ -13,5 +13,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build-perf}
 [[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
-ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels >/dev/null
+ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels perf/latency >/dev/null
 exec /usr/bin/python3 perf/run.py --build "$build" "$@"
