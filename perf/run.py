@@ -365,6 +365,7 @@ def main():
     records = []
     inputs = {}
     started = time.time()
+    load_start = open('/proc/loadavg').read().split()[:3]
     for d in dirs:
         for frame in frames:
             log('input ceiling %s %s' % (d, frame))
@@ -421,7 +422,10 @@ def main():
         'date': time.strftime('%Y-%m-%d %H:%M:%S'), 'seconds': a.seconds, 'warmup': a.warmup,
         'packets_per_capture': a.count, 'duration_s': round(time.time() - started, 1),
         'cpu': open('/proc/cpuinfo').read().split('model name')[1].split('\n')[0].strip(': '),
-        'load_average': open('/proc/loadavg').read().split()[:3],
+        'load_average_end': open('/proc/loadavg').read().split()[:3],
+        'load_average_start': load_start,
+        'git': subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
+                              text=True).stdout.strip(),
         'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '
                        'no preamble/IFG/FCS; cpu_* = per second of CPU time the measuring thread got; ratios from cpu_*',
     }
