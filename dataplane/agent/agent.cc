@@ -79,6 +79,9 @@ Agent::Agent(const AgentConfig& cfg, DataplaneState& state) : cfg_(cfg), state_(
 
 void Agent::step(int timeout_ms) {
   server_->poll(timeout_ms);
+  if (telemetry_ != nullptr) {
+    telemetry_->serve([this](const TelemetryRequest& q, TelemetryResponse& r) { answer_telemetry(q, r); });
+  }
 
   rte_mbuf* pkts[32];
   unsigned n;
@@ -398,6 +401,32 @@ api::Reply Agent::inject(const api::Inject& m) {
   std::memcpy(eth + 1, m.packet.data(), m.packet.size());
   send_frame(m.port_id, mb);
   return r;
+}
+
+// answer_telemetry answers a DPDK telemetry request with the code that
+// answers the channel's stats_get and sa_query, on the agent's thread.
+void Agent::answer_telemetry(const TelemetryRequest& q, TelemetryResponse& r) {
+  switch (q.kind) {
+    case TelemetryRequest::Kind::kStats:
+      r.stats = stats();
+      r.ok = true;
+      break;
+    case TelemetryRequest::Kind::kSaCount:
+      r.sa_count = state_.sas().size();
+      r.ok = true;
+      break;
+    case TelemetryRequest::Kind::kSa: {
+      api::Message m = api::SaQuery{0, q.sa_id};
+      api::Reply reply = state_.handle(m);
+      if (auto* info = std::get_if<api::SaInfo>(&reply.payload); reply.ok() && info != nullptr) {
+        r.sa = *info;
+        r.ok = true;
+      } else {
+        r.error = reply.error;
+      }
+      break;
+    }
+  }
 }
 
 api::Stats Agent::stats() const {

@@ -24,6 +24,7 @@
 
 #include "control/api/server.h"
 #include "dataplane/agent/state.h"
+#include "dataplane/agent/telemetry_mailbox.h"
 #include "dataplane/pipeline/worker.h"
 #include "dataplane/tables/neighbours.h"
 
@@ -50,6 +51,9 @@ class Agent {
   // step runs one loop iteration, waiting at most timeout_ms for the channel.
   void step(int timeout_ms);
   api::Stats stats() const;
+  // set_telemetry makes step() answer the requests DPDK telemetry posts in
+  // mb (telemetry.h); mb must outlive the agent's use of it.
+  void set_telemetry(TelemetryMailbox* mb) { telemetry_ = mb; }
 
  private:
   api::Reply handle(api::Message& m);
@@ -61,6 +65,7 @@ class Agent {
   void scan_one(uint32_t id, InstalledSa& sa, uint64_t now);
   void send_frame(uint16_t port, rte_mbuf* m);
   api::Reply inject(const api::Inject& m);
+  void answer_telemetry(const TelemetryRequest& q, TelemetryResponse& r);
 
   AgentConfig cfg_;
   DataplaneState& state_;
@@ -68,6 +73,7 @@ class Agent {
   uint64_t last_scan_tsc_ = 0;
   uint32_t scan_cursor_ = 0;  // the sa_id the next lifetime scan starts at
   uint64_t tsc_hz_ = 0;
+  TelemetryMailbox* telemetry_ = nullptr;
   // Counters of the agent's own work.
   uint64_t arp_replies_ = 0, nd_replies_ = 0, resolutions_ = 0, punts_ = 0, events_ = 0;
 };

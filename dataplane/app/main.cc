@@ -30,6 +30,7 @@
 #include "dataplane/agent/agent.h"
 #include "dataplane/agent/rcu.h"
 #include "dataplane/agent/state.h"
+#include "dataplane/agent/telemetry.h"
 #include "dataplane/app/ports.h"
 #include "dataplane/pipeline/worker.h"
 #include "dataplane/topology/core_plan.h"
@@ -214,10 +215,20 @@ int run(const Options& opt, std::vector<std::string> eal) {
     ac.workers = &workers;
     try {
       Agent agent(ac, state);
+      TelemetryConfig tc;
+      tc.ports = port_ids;
+      tc.workers = &workers;
+      tc.version = PORTCULLIS_VERSION;
       unsigned lcore, i = 0;
       RTE_LCORE_FOREACH_WORKER(lcore) {
-        if (i < n_workers) rte_eal_remote_launch(worker_main, &launch[i++], lcore);
+        if (i < n_workers) {
+          tc.worker_lcores.push_back(lcore);
+          rte_eal_remote_launch(worker_main, &launch[i++], lcore);
+        }
       }
+      // DPDK telemetry: /portcullis/... commands (telemetry.h).
+      Telemetry telemetry(std::move(tc));
+      agent.set_telemetry(&telemetry.mailbox());
       std::printf("portcullis-dataplane: %u worker(s) running; channel on %s\n", n_workers,
                   opt.socket.c_str());
       std::fflush(stdout);
