@@ -63,12 +63,19 @@ bool reply_data(const json& reply, json& data) {
   return true;
 }
 
-std::string now_text() {
+// now_text is the local time for people, or UTC in ISO 8601 (the form of
+// the daemon's event times) for JSON.
+std::string now_text(bool iso_utc) {
   std::time_t t = std::time(nullptr);
   char buf[32];
   std::tm tm{};
-  localtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  if (iso_utc) {
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  } else {
+    localtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  }
   return buf;
 }
 
@@ -146,7 +153,7 @@ int run_stats(const Globals& g, const StatsOptions& o) {
         // One compact object per sample, so that the stream is JSON lines.
         json rates = json::object();
         for (const auto& r : rows) rates[r.name] = r.rate ? json(*r.rate) : json(nullptr);
-        print(json{{"time", now_text()}, {"connected", connected}, {"counters", counters},
+        print(json{{"time", now_text(true)}, {"connected", connected}, {"counters", counters},
                    {"rates", rates}}
                   .dump() +
               "\n");
@@ -154,7 +161,7 @@ int run_stats(const Globals& g, const StatsOptions& o) {
         // Home the cursor and clear the screen, then draw the whole frame
         // in one write so that it does not flicker.
         std::string out = "\x1b[H\x1b[2J";
-        out += "portcullisctl stats   " + now_text() + "   every " + si(o.interval_s) + " s";
+        out += "portcullisctl stats   " + now_text(false) + "   every " + si(o.interval_s) + " s";
         if (!o.filter.empty()) out += "   filter \"" + o.filter + "\"";
         out += "   (Ctrl-C quits)\n";
         if (!connected) out += "data plane NOT connected\n";

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand
   app.require_subcommand(1);
   app.footer(
+      "Global options --json and --socket also work after the command.\n"
       "Exit status: 0 ok, 1 the daemon refused or the operation failed, 2 usage error, 3 cannot "
       "reach portcullisd.");
 
@@ -93,21 +94,28 @@ int main(int argc, char** argv) {
                                             render_tunnel_detail);
                        });
   add->add_option("NAME", topt.name, "Tunnel name, [a-z0-9_-]{1,32}")->required();
-  add->add_option("--local", topt.local, "Local endpoint address (an unprotected port's)");
-  add->add_option("--remote", topt.remote, "The peer's address");
+  add->add_option("--local", topt.local, "Local endpoint address (an unprotected port's)")
+      ->type_name("ADDR");
+  add->add_option("--remote", topt.remote, "The peer's address")
+      ->type_name("ADDR");
   add->add_option("--local-ts", topt.local_ts, "Protected prefix on this side (repeatable)")
       ->allow_extra_args(false)
-      ->delimiter(',');
+      ->delimiter(',')
+      ->type_name("PREFIX");
   add->add_option("--remote-ts", topt.remote_ts, "Protected prefix behind the peer (repeatable)")
       ->allow_extra_args(false)
-      ->delimiter(',');
-  add->add_option("--esp", topt.esp, "ESP suite, e.g. aes128gcm16");
+      ->delimiter(',')
+      ->type_name("PREFIX");
+  add->add_option("--esp", topt.esp, "ESP suite, e.g. aes128gcm16")
+      ->type_name("SUITE");
   add->add_option("--mode", topt.mode, "tunnel | transport")
       ->check(CLI::IsMember({"tunnel", "transport"}));
   add->add_flag("--udp-encap", topt.udp_encap, "RFC 3948 UDP encapsulation");
-  add->add_option("--udp-port", topt.udp_port, "UDP encapsulation port (default 4500)");
+  add->add_option("--udp-port", topt.udp_port, "UDP encapsulation port (default 4500)")
+      ->type_name("PORT");
   add->add_flag("--no-esn", topt.no_esn, "32-bit sequence numbers (needs \"noesn\" allowed)");
-  add->add_option("--replay-window", topt.replay_window, "Anti-replay window in packets");
+  add->add_option("--replay-window", topt.replay_window, "Anti-replay window in packets")
+      ->type_name("N");
   add->add_flag("--no-anti-replay", topt.no_anti_replay,
                 "Turn anti-replay off (needs --allow-no-anti-replay)");
   add->add_flag("--allow-no-anti-replay", topt.allow_no_anti_replay,
@@ -115,12 +123,18 @@ int main(int argc, char** argv) {
   add->add_flag("--disabled", topt.disabled, "Add the tunnel down");
   add->add_option("--keying", topt.keying, "manual | ikev2 (manual when SPIs or keys are given)")
       ->check(CLI::IsMember({"manual", "ikev2"}));
-  add->add_option("--spi-out", topt.spi_out, "Outbound SPI (decimal or 0x hex)");
-  add->add_option("--spi-in", topt.spi_in, "Inbound SPI (decimal or 0x hex)");
-  add->add_option("--key-out", topt.key_out, "Outbound key file (hex, mode 0600)");
-  add->add_option("--key-in", topt.key_in, "Inbound key file (hex, mode 0600)");
-  add->add_option("--auth-key-out", topt.auth_key_out, "Outbound HMAC key file (CBC suites)");
-  add->add_option("--auth-key-in", topt.auth_key_in, "Inbound HMAC key file (CBC suites)");
+  add->add_option("--spi-out", topt.spi_out, "Outbound SPI (decimal or 0x hex)")
+      ->type_name("SPI");
+  add->add_option("--spi-in", topt.spi_in, "Inbound SPI (decimal or 0x hex)")
+      ->type_name("SPI");
+  add->add_option("--key-out", topt.key_out, "Outbound key file (hex, mode 0600)")
+      ->type_name("FILE");
+  add->add_option("--key-in", topt.key_in, "Inbound key file (hex, mode 0600)")
+      ->type_name("FILE");
+  add->add_option("--auth-key-out", topt.auth_key_out, "Outbound HMAC key file (CBC suites)")
+      ->type_name("FILE");
+  add->add_option("--auth-key-in", topt.auth_key_in, "Inbound HMAC key file (CBC suites)")
+      ->type_name("FILE");
   for (const auto& field : kLifetimeFields) {
     std::string opt = "--" + field;
     std::replace(opt.begin(), opt.end(), '_', '-');
@@ -158,8 +172,10 @@ int main(int argc, char** argv) {
     });
   });
   radd->add_option("PREFIX", prefix, "Destination prefix, e.g. 10.2.0.0/16")->required();
-  radd->add_option("--via", via, "Next hop (omit for on-link)");
-  radd->add_option("--port", port, "Port name (from `port list`)")->required();
+  radd->add_option("--via", via, "Next hop (omit for on-link)")
+      ->type_name("ADDR");
+  radd->add_option("--port", port, "Port name (from `port list`)")->required()
+      ->type_name("NAME");
   leaf(route, "del", "Delete a static route", action, [&] {
     return run_request(g, make_request("route.del", {{"prefix", prefix}}),
                        [&](const json&) { return line("route " + prefix + " deleted"); });
@@ -178,7 +194,8 @@ int main(int argc, char** argv) {
   stats->add_option("--interval,-i", so.interval_s, "Seconds between samples with --watch")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
-  stats->add_option("--filter,-f", so.filter, "Only counters whose name contains this");
+  stats->add_option("--filter,-f", so.filter, "Only counters whose name contains this")
+      ->type_name("SUBSTR");
   stats->add_flag("--all,-a", so.all, "Also show counters that are zero");
 
   // events

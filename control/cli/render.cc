@@ -110,7 +110,7 @@ std::string render_status(const json& d) {
   } else {
     dps = "NOT connected (waiting on " + cell(dp, "socket") + ")";
   }
-  if (field(dp, "syncs").is_number()) dps += ", " + cell(dp, "syncs") + " full syncs";
+  if (field(dp, "syncs").is_number()) dps += ", full syncs: " + cell(dp, "syncs");
   kv.emplace_back("dataplane", dps);
   const json& t = field(d, "tunnels");
   kv.emplace_back("tunnels", cell(t, "total") + " total: " + cell(t, "up") + " up, " +

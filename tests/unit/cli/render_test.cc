@@ -89,7 +89,7 @@ TEST(Status, ConnectedAndNot) {
             "daemon:     portcullisd 0.1.0, up 1d 2h\n"
             "config:     /etc/portcullis/portcullis.toml\n"
             "profile:    prime (also allowed: noesn)\n"
-            "dataplane:  connected on /run/portcullis/dataplane.sock for 2m 5s, 2 full syncs\n"
+            "dataplane:  connected on /run/portcullis/dataplane.sock for 2m 5s, full syncs: 2\n"
             "tunnels:    3 total: 2 up, 1 down, 0 expired\n"
             "SAs:        4\n");
   s["dataplane"]["connected"] = false;
