@@ -29,9 +29,25 @@ CLI::App* leaf(CLI::App* parent, const std::string& name, const std::string& des
 }
 
 CLI::App* group(CLI::App* parent, const std::string& name, const std::string& desc) {
-  CLI::App* sub = parent->add_subcommand(name, desc);
-  sub->require_subcommand(1);
-  return sub;
+  return parent->add_subcommand(name, desc);
+}
+
+// missing_command explains a command line that stopped at a group
+// ("portcullisctl tunnel"): which commands could follow.
+std::string missing_command(const CLI::App& app) {
+  const CLI::App* at = &app;
+  std::string path = "portcullisctl";
+  for (;;) {
+    auto parsed = at->get_subcommands();
+    if (parsed.empty()) break;
+    at = parsed.front();
+    path += " " + at->get_name();
+  }
+  std::string list;
+  for (const CLI::App* sub : at->get_subcommands({})) {
+    list += (list.empty() ? "" : ", ") + sub->get_name();
+  }
+  return path + " needs a command: " + list + " (" + path + " --help explains them)";
 }
 
 std::string line(const std::string& s) { return s + "\n"; }
@@ -42,7 +58,6 @@ int main(int argc, char** argv) {
   CLI::App app{"portcullisctl: operate the Portcullis IPsec gateway through portcullisd",
                "portcullisctl"};
   app.fallthrough();  // global options may follow the subcommand
-  app.require_subcommand(1);
   app.footer(
       "Global options --json and --socket also work after the command.\n"
       "Exit status: 0 ok, 1 the daemon refused or the operation failed, 2 usage error, 3 cannot "
@@ -226,12 +241,20 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    std::cerr << "portcullisctl: " << e.what()
+              << " (unknown command or argument; portcullisctl --help lists the commands)\n";
+    return kExitUsage;
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  if (!action) {
+    std::cerr << "portcullisctl: " << missing_command(app) << "\n";
+    return kExitUsage;
+  }
   try {
-    return action ? action() : kExitUsage;
+    return action();
   } catch (const UsageError& e) {
     std::cerr << "portcullisctl: " << e.what() << "\n";
     return kExitUsage;
