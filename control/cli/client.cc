@@ -89,8 +89,8 @@ std::optional<nlohmann::json> Client::read_reply(int timeout_ms) {
       try {
         return nlohmann::json::parse(line);
       } catch (const nlohmann::json::parse_error&) {
-        throw ConnectError("portcullisd on " + path_ + " sent a reply that is not JSON: " +
-                           line.substr(0, 200));
+        throw ConnectError("portcullisd on " + path_ +
+                           " sent a reply that is not JSON: " + line.substr(0, 200));
       }
     }
     if (buf_.size() > kMaxReplyLine) throw ConnectError("portcullisd sent a reply over 256 MiB");

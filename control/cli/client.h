@@ -2,11 +2,10 @@
 // (control/daemon/PROTOCOL.md): one JSON object per line each way.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace portcullis::ctl::cli {
 

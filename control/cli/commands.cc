@@ -33,7 +33,7 @@ void on_signal(int) { g_stop = 1; }
 // catch_interrupts makes Ctrl-C (and SIGTERM) end the streaming commands
 // cleanly. No SA_RESTART: the blocking poll() and nanosleep() return EINTR.
 void catch_interrupts() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
@@ -130,8 +130,8 @@ int run_stats(const Globals& g, const StatsOptions& o) {
       }
       json data;
       if (!reply_data(reply, data)) return kExitFailed;
-      const json counters = data.is_object() && data.contains("counters") ? data["counters"]
-                                                                           : json::object();
+      const json counters =
+          data.is_object() && data.contains("counters") ? data["counters"] : json::object();
       const bool connected = data.is_object() && data.value("connected", false);
       auto rows = filter_rows(tracker.update(counters, monotonic_s()), o.filter, o.all);
       if (!o.watch) {
@@ -153,7 +153,9 @@ int run_stats(const Globals& g, const StatsOptions& o) {
         // One compact object per sample, so that the stream is JSON lines.
         json rates = json::object();
         for (const auto& r : rows) rates[r.name] = r.rate ? json(*r.rate) : json(nullptr);
-        print(json{{"time", now_text(true)}, {"connected", connected}, {"counters", counters},
+        print(json{{"time", now_text(true)},
+                   {"connected", connected},
+                   {"counters", counters},
                    {"rates", rates}}
                   .dump() +
               "\n");
@@ -201,7 +203,8 @@ int run_events(const Globals& g, bool follow, unsigned last) {
       auto reply = c.read_reply(-1);
       if (!reply) {
         if (c.interrupted() || g_stop) return kExitOk;
-        print_error("portcullisd closed the event stream (did it stop? systemctl status portcullisd)");
+        print_error(
+            "portcullisd closed the event stream (did it stop? systemctl status portcullisd)");
         return kExitConnect;
       }
       json data;

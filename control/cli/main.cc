@@ -82,37 +82,49 @@ int main(int argc, char** argv) {
   CLI::App* tunnel = group(&app, "tunnel", "List, show, add, delete and control tunnels");
   leaf(tunnel, "list", "List tunnels with state and counters", action,
        [&] { return run_request(g, make_request("tunnel.list"), render_tunnel_list); });
-  leaf(tunnel, "show", "Show one tunnel in detail, with its SAs", action, [&] {
-    return run_request(g, make_request("tunnel.show", {{"name", name}}), render_tunnel_detail);
-  })->add_option("NAME", name, "Tunnel name")->required();
-  leaf(tunnel, "del", "Delete a tunnel and its SAs", action, [&] {
-    return run_request(g, make_request("tunnel.del", {{"name", name}}),
-                       [&](const json&) { return line("tunnel " + name + " deleted"); });
-  })->add_option("NAME", name, "Tunnel name")->required();
-  leaf(tunnel, "up", "Enable a tunnel and install its SAs", action, [&] {
-    return run_request(g, make_request("tunnel.up", {{"name", name}}), render_tunnel_state);
-  })->add_option("NAME", name, "Tunnel name")->required();
-  leaf(tunnel, "down", "Disable a tunnel and remove its SAs", action, [&] {
-    return run_request(g, make_request("tunnel.down", {{"name", name}}), render_tunnel_state);
-  })->add_option("NAME", name, "Tunnel name")->required();
-  leaf(tunnel, "rekey", "Rekey a tunnel now (IKEv2)", action, [&] {
-    return run_request(g, make_request("tunnel.rekey", {{"name", name}}), [&](const json& d) {
-      if (d.is_object() && d.contains("message")) return line(cell(d, "message"));
-      return line("tunnel " + name + ": rekey started");
-    });
-  })->add_option("NAME", name, "Tunnel name")->required();
+  leaf(tunnel, "show", "Show one tunnel in detail, with its SAs", action,
+       [&] {
+         return run_request(g, make_request("tunnel.show", {{"name", name}}), render_tunnel_detail);
+       })
+      ->add_option("NAME", name, "Tunnel name")
+      ->required();
+  leaf(tunnel, "del", "Delete a tunnel and its SAs", action,
+       [&] {
+         return run_request(g, make_request("tunnel.del", {{"name", name}}),
+                            [&](const json&) { return line("tunnel " + name + " deleted"); });
+       })
+      ->add_option("NAME", name, "Tunnel name")
+      ->required();
+  leaf(tunnel, "up", "Enable a tunnel and install its SAs", action,
+       [&] {
+         return run_request(g, make_request("tunnel.up", {{"name", name}}), render_tunnel_state);
+       })
+      ->add_option("NAME", name, "Tunnel name")
+      ->required();
+  leaf(tunnel, "down", "Disable a tunnel and remove its SAs", action,
+       [&] {
+         return run_request(g, make_request("tunnel.down", {{"name", name}}), render_tunnel_state);
+       })
+      ->add_option("NAME", name, "Tunnel name")
+      ->required();
+  leaf(tunnel, "rekey", "Rekey a tunnel now (IKEv2)", action,
+       [&] {
+         return run_request(g, make_request("tunnel.rekey", {{"name", name}}), [&](const json& d) {
+           if (d.is_object() && d.contains("message")) return line(cell(d, "message"));
+           return line("tunnel " + name + ": rekey started");
+         });
+       })
+      ->add_option("NAME", name, "Tunnel name")
+      ->required();
 
   TunnelOptions topt;
-  CLI::App* add = leaf(tunnel, "add", "Add a tunnel (options mirror the [[tunnel]] TOML fields)",
-                       action, [&] {
-                         return run_request(g, tunnel_add_request(topt, cwd),
-                                            render_tunnel_detail);
-                       });
+  CLI::App* add =
+      leaf(tunnel, "add", "Add a tunnel (options mirror the [[tunnel]] TOML fields)", action,
+           [&] { return run_request(g, tunnel_add_request(topt, cwd), render_tunnel_detail); });
   add->add_option("NAME", topt.name, "Tunnel name, [a-z0-9_-]{1,32}")->required();
   add->add_option("--local", topt.local, "Local endpoint address (an unprotected port's)")
       ->type_name("ADDR");
-  add->add_option("--remote", topt.remote, "The peer's address")
-      ->type_name("ADDR");
+  add->add_option("--remote", topt.remote, "The peer's address")->type_name("ADDR");
   add->add_option("--local-ts", topt.local_ts, "Protected prefix on this side (repeatable)")
       ->allow_extra_args(false)
       ->delimiter(',')
@@ -121,8 +133,7 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->delimiter(',')
       ->type_name("PREFIX");
-  add->add_option("--esp", topt.esp, "ESP suite, e.g. aes128gcm16")
-      ->type_name("SUITE");
+  add->add_option("--esp", topt.esp, "ESP suite, e.g. aes128gcm16")->type_name("SUITE");
   add->add_option("--mode", topt.mode, "tunnel | transport")
       ->check(CLI::IsMember({"tunnel", "transport"}));
   add->add_flag("--udp-encap", topt.udp_encap, "RFC 3948 UDP encapsulation");
@@ -138,14 +149,11 @@ int main(int argc, char** argv) {
   add->add_flag("--disabled", topt.disabled, "Add the tunnel down");
   add->add_option("--keying", topt.keying, "manual | ikev2 (manual when SPIs or keys are given)")
       ->check(CLI::IsMember({"manual", "ikev2"}));
-  add->add_option("--spi-out", topt.spi_out, "Outbound SPI (decimal or 0x hex)")
-      ->type_name("SPI");
-  add->add_option("--spi-in", topt.spi_in, "Inbound SPI (decimal or 0x hex)")
-      ->type_name("SPI");
+  add->add_option("--spi-out", topt.spi_out, "Outbound SPI (decimal or 0x hex)")->type_name("SPI");
+  add->add_option("--spi-in", topt.spi_in, "Inbound SPI (decimal or 0x hex)")->type_name("SPI");
   add->add_option("--key-out", topt.key_out, "Outbound key file (hex, mode 0600)")
       ->type_name("FILE");
-  add->add_option("--key-in", topt.key_in, "Inbound key file (hex, mode 0600)")
-      ->type_name("FILE");
+  add->add_option("--key-in", topt.key_in, "Inbound key file (hex, mode 0600)")->type_name("FILE");
   add->add_option("--auth-key-out", topt.auth_key_out, "Outbound HMAC key file (CBC suites)")
       ->type_name("FILE");
   add->add_option("--auth-key-in", topt.auth_key_in, "Inbound HMAC key file (CBC suites)")
@@ -166,9 +174,10 @@ int main(int argc, char** argv) {
   CLI::App* sa = group(&app, "sa", "List and show security associations");
   leaf(sa, "list", "List SAs with counters", action,
        [&] { return run_request(g, make_request("sa.list"), render_sa_list); });
-  leaf(sa, "show", "Show one SA", action, [&] {
-    return run_request(g, sa_show_request(sa_id), render_sa);
-  })->add_option("ID", sa_id, "SA id (from `sa list`)")->required();
+  leaf(sa, "show", "Show one SA", action,
+       [&] { return run_request(g, sa_show_request(sa_id), render_sa); })
+      ->add_option("ID", sa_id, "SA id (from `sa list`)")
+      ->required();
 
   // policy ...
   CLI::App* policy = group(&app, "policy", "Show security policies");
@@ -187,14 +196,15 @@ int main(int argc, char** argv) {
     });
   });
   radd->add_option("PREFIX", prefix, "Destination prefix, e.g. 10.2.0.0/16")->required();
-  radd->add_option("--via", via, "Next hop (omit for on-link)")
-      ->type_name("ADDR");
-  radd->add_option("--port", port, "Port name (from `port list`)")->required()
-      ->type_name("NAME");
-  leaf(route, "del", "Delete a static route", action, [&] {
-    return run_request(g, make_request("route.del", {{"prefix", prefix}}),
-                       [&](const json&) { return line("route " + prefix + " deleted"); });
-  })->add_option("PREFIX", prefix, "Destination prefix")->required();
+  radd->add_option("--via", via, "Next hop (omit for on-link)")->type_name("ADDR");
+  radd->add_option("--port", port, "Port name (from `port list`)")->required()->type_name("NAME");
+  leaf(route, "del", "Delete a static route", action,
+       [&] {
+         return run_request(g, make_request("route.del", {{"prefix", prefix}}),
+                            [&](const json&) { return line("route " + prefix + " deleted"); });
+       })
+      ->add_option("PREFIX", prefix, "Destination prefix")
+      ->required();
 
   // port ...
   CLI::App* portcmd = group(&app, "port", "Show data plane ports");
@@ -230,9 +240,8 @@ int main(int argc, char** argv) {
     return run_config_check(g, config_path_request("config.check", file, cwd),
                             file ? *file : "running config");
   })->add_option("FILE", file, "Config file to check");
-  leaf(config, "reload", "Re-read the config file and apply the changes", action, [&] {
-    return run_request(g, make_request("config.reload"), render_config_reload);
-  });
+  leaf(config, "reload", "Re-read the config file and apply the changes", action,
+       [&] { return run_request(g, make_request("config.reload"), render_config_reload); });
   leaf(config, "save", "Write the running config (including CLI changes)", action, [&] {
     return run_request(g, config_path_request("config.save", file, cwd), [](const json& d) {
       return line("saved the running config to " + cell(d, "path"));

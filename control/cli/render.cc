@@ -22,7 +22,8 @@ const json& field(const json& obj, const std::string& key) {
 // unsigned (parsed from the wire) or signed (built in code).
 std::optional<uint64_t> as_u64(const json& v) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+  if (v.is_number_integer() && v.get<int64_t>() >= 0)
+    return static_cast<uint64_t>(v.get<int64_t>());
   return std::nullopt;
 }
 
@@ -132,8 +133,8 @@ std::string render_tunnel_list(const json& data) {
   std::string notes;
   for (const auto& tun : rows_of(data)) {
     t.add_row({cell(tun, "name"), cell(tun, "state"), cell(tun, "local"), cell(tun, "remote"),
-               cell(tun, "esp"), spi(tun, "spi_out"), spi(tun, "spi_in"),
-               cell(tun, "packets_out"), cell(tun, "packets_in")});
+               cell(tun, "esp"), spi(tun, "spi_out"), spi(tun, "spi_in"), cell(tun, "packets_out"),
+               cell(tun, "packets_in")});
     if (field(tun, "error").is_string()) {
       notes += cell(tun, "name") + ": " + cell(tun, "error") + "\n";
     }
@@ -260,8 +261,8 @@ std::string render_port_list(const json& data) {
            {"RX-DROP", Align::kRight}});
   for (const auto& p : rows_of(data)) {
     t.add_row({cell(p, "name"), cell(p, "id"), cell(p, "role"), cell(p, "addresses"),
-               cell(p, "mtu"), cell(p, "rx_packets"), cell(p, "tx_packets"),
-               bytes(p, "rx_bytes"), bytes(p, "tx_bytes"), cell(p, "rx_dropped")});
+               cell(p, "mtu"), cell(p, "rx_packets"), cell(p, "tx_packets"), bytes(p, "rx_bytes"),
+               bytes(p, "tx_bytes"), cell(p, "rx_dropped")});
   }
   return t.render();
 }

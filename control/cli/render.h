@@ -5,9 +5,8 @@
 // output; --json is the exact form.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace portcullis::ctl::cli {
 

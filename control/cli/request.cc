@@ -94,8 +94,9 @@ json tunnel_add_request(const TunnelOptions& t, const std::filesystem::path& cwd
     if (!missing.empty()) {
       std::string list;
       for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-      throw UsageError("manual keying needs --spi-out, --spi-in, --key-out and --key-in (missing: " +
-                       list + ")");
+      throw UsageError(
+          "manual keying needs --spi-out, --spi-in, --key-out and --key-in (missing: " + list +
+          ")");
     }
     if (static_cast<bool>(t.auth_key_out) != static_cast<bool>(t.auth_key_in)) {
       throw UsageError("give both --auth-key-out and --auth-key-in (CBC suites), or neither");

@@ -7,9 +7,8 @@ namespace portcullis::ctl::cli {
 
 size_t display_width(const std::string& s) {
   // Continuation bytes of UTF-8 are 10xxxxxx; count everything else.
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 Table::Table(std::vector<Column> columns) : columns_(std::move(columns)) {}

@@ -36,9 +36,12 @@ TEST(TunnelList, TableWithHexSpisAndGroupedCounters) {
   down["error"] = "key file keys/b.key: mode 0644; chmod 600 it";
   down["packets_out"] = 0;
   EXPECT_EQ(render_tunnel_list(json::array({summary(), down})),
-            "NAME     STATE  LOCAL      REMOTE        ESP          SPI-OUT     SPI-IN       PKTS-OUT  PKTS-IN\n"
-            "gw1-gw2  up     192.0.2.1  198.51.100.2  aes128gcm16  0x00001001  0x00002001  1,234,567       12\n"
-            "b        error  192.0.2.1  198.51.100.2  aes128gcm16  0x00001001  0x00002001          0       12\n"
+            "NAME     STATE  LOCAL      REMOTE        ESP          SPI-OUT     SPI-IN       "
+            "PKTS-OUT  PKTS-IN\n"
+            "gw1-gw2  up     192.0.2.1  198.51.100.2  aes128gcm16  0x00001001  0x00002001  "
+            "1,234,567       12\n"
+            "b        error  192.0.2.1  198.51.100.2  aes128gcm16  0x00001001  0x00002001          "
+            "0       12\n"
             "\n"
             "b: key file keys/b.key: mode 0644; chmod 600 it\n");
   // No tunnels (or a reply that is not a list): just the header.
@@ -53,8 +56,12 @@ TEST(TunnelDetail, FingerprintsNotKeysAndSas) {
   d["key_in_fp"] = "0011223344556677";
   d["lifetime"] = {{"hard_seconds", 86400}, {"hard_bytes", 0}};
   d["origin"] = "/etc/portcullis/portcullis.toml:42";
-  d["sas"] = json::array({{{"id", 7}, {"tunnel", "gw1-gw2"}, {"direction", "out"},
-                           {"spi", 4097}, {"packets", 10}, {"installed", true},
+  d["sas"] = json::array({{{"id", 7},
+                           {"tunnel", "gw1-gw2"},
+                           {"direction", "out"},
+                           {"spi", 4097},
+                           {"packets", 10},
+                           {"installed", true},
                            {"events", json::array({"soft-bytes"})}}});
   std::string out = render_tunnel_detail(d);
   EXPECT_NE(out.find("tunnel:         gw1-gw2\n"), std::string::npos) << out;
@@ -66,7 +73,8 @@ TEST(TunnelDetail, FingerprintsNotKeysAndSas) {
   EXPECT_NE(out.find("origin:         /etc/portcullis/portcullis.toml:42\n"), std::string::npos);
   // The SA table follows the block.
   EXPECT_NE(out.find("\n\nID  TUNNEL   DIR  SPI         ESP"), std::string::npos) << out;
-  EXPECT_NE(out.find("\n 7  gw1-gw2  out  0x00001001  -         10      -      -    -  yes        soft-bytes\n"),
+  EXPECT_NE(out.find("\n 7  gw1-gw2  out  0x00001001  -         10      -      -    -  yes        "
+                     "soft-bytes\n"),
             std::string::npos)
       << out;
 }
@@ -129,8 +137,9 @@ TEST(Policies, OneRowEach) {
 TEST(Events, OneLineEach) {
   json e = json::parse(R"j({"time": "2026-11-28T10:47:11Z", "kind": "sa_expire",
     "severity": "warn", "tunnel": "gw1-gw2", "sa": 7, "message": "soft lifetime (bytes)"})j");
-  EXPECT_EQ(render_event(e),
-            "2026-11-28T10:47:11Z  warn   sa_expire  tunnel=gw1-gw2  sa=7  soft lifetime (bytes)\n");
+  EXPECT_EQ(
+      render_event(e),
+      "2026-11-28T10:47:11Z  warn   sa_expire  tunnel=gw1-gw2  sa=7  soft lifetime (bytes)\n");
   json d = json::parse(R"({"time": "t", "kind": "dataplane", "severity": "info",
     "message": "connected"})");
   EXPECT_EQ(render_event(d), "t  info   dataplane  connected\n");
