@@ -248,14 +248,23 @@ api::Reply DataplaneState::policy_add(const api::PolicyAdd& m) {
     return fail(api::Status::kExists, "policy " + std::to_string(m.policy_id) + " exists");
   }
   std::string err;
-  if (!to_selector(m.selector, &err)) return fail(api::Status::kInvalid, err);
+  auto sel = to_selector(m.selector, &err);
+  if (!sel) return fail(api::Status::kInvalid, err);
   if (m.action == api::Action::kProtect && m.direction == api::Direction::kOut) {
     auto it = maps_.sas.find(m.sa_id);
     if (it != maps_.sas.end() && it->second->inbound) {
       return fail(api::Status::kInvalid, "sa " + std::to_string(m.sa_id) + " is inbound");
     }
   }
-  maps_.policies[m.policy_id] = m;
+  Maps::Policy& p = maps_.policies[m.policy_id];
+  p.direction = m.direction;
+  p.sa_id = m.sa_id;
+  p.rule.sel = *sel;
+  p.rule.priority = m.priority;
+  p.rule.id = m.policy_id;
+  p.rule.action = m.action == api::Action::kProtect  ? SpdAction::kProtect
+                  : m.action == api::Action::kBypass ? SpdAction::kBypass
+                                                     : SpdAction::kDiscard;
   return changed();
 }
 
@@ -288,6 +297,7 @@ std::string DataplaneState::publish() {
   std::string err;
 
   std::vector<SadEntry> sad;
+  sad.reserve(maps_.inbound_spis.size());
   for (const auto& [id, sa] : maps_.sas) {
     if (sa->inbound) sad.push_back({sa->spi, std::nullopt, sa->in.get()});
   }
@@ -295,17 +305,10 @@ std::string DataplaneState::publish() {
   if (!ts->sad) return "SAD: " + err;
 
   std::vector<SpdRule> rules;
+  rules.reserve(maps_.policies.size());
   for (const auto& [id, p] : maps_.policies) {
     if (p.direction != api::Direction::kOut) continue;
-    SpdRule r;
-    auto sel = to_selector(p.selector, &err);
-    if (!sel) return "policy " + std::to_string(id) + ": " + err;
-    r.sel = *sel;
-    r.priority = p.priority;
-    r.id = id;
-    r.action = p.action == api::Action::kProtect  ? SpdAction::kProtect
-               : p.action == api::Action::kBypass ? SpdAction::kBypass
-                                                  : SpdAction::kDiscard;
+    SpdRule r = p.rule;
     if (r.action == SpdAction::kProtect) {
       auto it = maps_.sas.find(p.sa_id);
       r.sa = it != maps_.sas.end() && !it->second->inbound ? it->second->out.get() : nullptr;

@@ -77,7 +77,14 @@ class DataplaneState {
 
   struct Maps {
     std::map<uint32_t, std::shared_ptr<InstalledSa>> sas;
-    std::map<uint32_t, api::PolicyAdd> policies;
+    // Policies as the SPD takes them: the selector converted and checked
+    // once, at policy_add, not at every publish. rule.sa is set at publish.
+    struct Policy {
+      api::Direction direction = api::Direction::kOut;
+      uint32_t sa_id = 0;
+      SpdRule rule;
+    };
+    std::map<uint32_t, Policy> policies;
     std::map<std::string, api::RouteAdd> routes;  // keyed by prefix text
     std::array<PortConf, kMaxPorts> ports{};
     std::map<uint32_t, uint32_t> inbound_spis;  // SPI -> sa_id, for uniqueness
