@@ -29,7 +29,7 @@ std::optional<uint64_t> as_u64(const json& v) {
 
 std::string value_text(const json& v) {
   if (v.is_null()) return "-";
-  if (v.is_string()) return v.get<std::string>();
+  if (v.is_string()) return v.get<std::string>().empty() ? "-" : v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
   if (v.is_number_unsigned()) return group_thousands(v.get<uint64_t>());
   if (v.is_number_integer()) return group_thousands(v.get<int64_t>());
@@ -53,6 +53,13 @@ std::string spi(const json& obj, const std::string& key) {
   const json& v = field(obj, key);
   if (auto n = as_u64(v)) return format_spi(*n);
   return value_text(v);
+}
+
+// fingerprint shows a key's fingerprint (never the key: the daemon only
+// sends fingerprints), or "-" when the key is not loaded.
+std::string fingerprint(const json& obj, const std::string& key) {
+  std::string fp = value_text(field(obj, key));
+  return fp == "-" ? fp : "fingerprint " + fp;
 }
 
 std::string seconds(const json& obj, const std::string& key) {
@@ -162,8 +169,8 @@ std::string render_tunnel_detail(const json& d) {
                           {"keying", cell(d, "keying")},
                           {"spi out", spi(d, "spi_out")},
                           {"spi in", spi(d, "spi_in")},
-                          {"key out", "fingerprint " + cell(d, "key_out_fp")},
-                          {"key in", "fingerprint " + cell(d, "key_in_fp")},
+                          {"key out", fingerprint(d, "key_out_fp")},
+                          {"key in", fingerprint(d, "key_in_fp")},
                           {"seq lease", cell(d, "seq_lease")},
                           {"lifetime", lifetime_text(field(d, "lifetime"))},
                           {"out", cell(d, "packets_out") + " packets, " + bytes(d, "bytes_out")},
@@ -209,7 +216,7 @@ std::string render_sa(const json& d) {
       {"direction", cell(d, "direction")},
       {"spi", spi(d, "spi")},
       {"esp", cell(d, "esp")},
-      {"key", "fingerprint " + cell(d, "key_fp")},
+      {"key", fingerprint(d, "key_fp")},
       {"installed", cell(d, "installed")},
       {"packets", cell(d, "packets")},
       {"bytes", bytes(d, "bytes")},

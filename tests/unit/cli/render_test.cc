@@ -18,6 +18,7 @@ TEST(Cell, EveryJsonKind) {
   json o = json::parse(R"({"s": "x", "n": 1234, "neg": -5, "t": true, "f": false,
     "l": ["a", "b"], "e": [], "z": null})");
   EXPECT_EQ(cell(o, "s"), "x");
+  EXPECT_EQ(cell(json{{"s", ""}}, "s"), "-");
   EXPECT_EQ(cell(o, "n"), "1,234");
   EXPECT_EQ(cell(o, "neg"), "-5");
   EXPECT_EQ(cell(o, "t"), "yes");
@@ -67,6 +68,12 @@ TEST(TunnelDetail, FingerprintsNotKeysAndSas) {
   EXPECT_NE(out.find("tunnel:         gw1-gw2\n"), std::string::npos) << out;
   EXPECT_NE(out.find("spi out:        0x00001001\n"), std::string::npos) << out;
   EXPECT_NE(out.find("key out:        fingerprint 3f9a1c22b07e41d5\n"), std::string::npos);
+  // The daemon sends the SPIs of PROTOCOL.md as numbers or as "0x%08x" text.
+  d["spi_in"] = "0x00002001";
+  d["key_in_fp"] = "";  // no key loaded
+  out = render_tunnel_detail(d);
+  EXPECT_NE(out.find("spi in:         0x00002001\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("key in:         -\n"), std::string::npos) << out;
   EXPECT_NE(out.find("lifetime:       hard_bytes none, hard_seconds 1d 0h\n"), std::string::npos)
       << out;
   EXPECT_NE(out.find("out:            1,234,567 packets, 1.50 GB\n"), std::string::npos) << out;
