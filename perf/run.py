@@ -320,6 +320,20 @@ def latency_point(args, caps, direction, frame, mpps):
         dp.stop()
 
 
+def retry(fn, what, attempts=4):
+    """Hugepages are shared with other users of the machine: a data plane
+    that cannot get memory is retried after a pause, then the point is
+    skipped (reported) rather than losing the run."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            log('  %s failed (attempt %d of %d): %s' % (what, i + 1, attempts, str(e).splitlines()[-1][:300]))
+            if i + 1 < attempts:
+                time.sleep(10)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description='Portcullis data plane benchmark (issue 5)')
     ap.add_argument('--quick', action='store_true', help='2 s per point, fewer points')
@@ -362,22 +376,27 @@ def main():
         version = hashlib.sha1(f.read()).hexdigest()[:10]
     caps = Captures(os.path.join(a.out, 'pcap', '%s-%d' % (version, a.count)), a.count)
     ceil = Ceilings(a)
-    records = []
+    records, failed = [], []
     inputs = {}
     started = time.time()
     load_start = open('/proc/loadavg').read().split()[:3]
     for d in dirs:
         for frame in frames:
             log('input ceiling %s %s' % (d, frame))
-            inputs[(d, frame)] = point(a, caps, d, 'aes128gcm', frame, 1, bypass=True)
+            inputs[(d, frame)] = retry(lambda: point(a, caps, d, 'aes128gcm', frame, 1, bypass=True),
+                                       'input ceiling')
         for alg in algs:
             for frame in frames:
                 ns = [1] + ([n for n in scale if n != 1] if alg == 'aes128gcm' and frame in scale_frames else [])
                 for n in ns:
                     log('%s %s %s %d tunnel(s)' % (d, alg, frame, n))
-                    crypto_wall, crypto_cpu = ceil.crypto_for(alg, d, frame)
-                    r = point(a, caps, d, alg, frame, n)
+                    cr = retry(lambda: ceil.crypto_for(alg, d, frame), 'crypto ceiling')
+                    r = retry(lambda: point(a, caps, d, alg, frame, n), 'point')
                     inp = inputs[(d, frame)]
+                    if cr is None or r is None or inp is None:
+                        failed.append('%s %s %s %d' % (d, alg, frame, n))
+                        continue
+                    crypto_wall, crypto_cpu = cr
                     mf = mean_frame(frame)
                     rec = {
                         'direction': d, 'alg': alg, 'frame': frame, 'tunnels': n,
@@ -397,6 +416,7 @@ def main():
                         'worker_cpu_share': round(r['cpu_share'], 3), 'drops': r['drops'], 'note': r['note'],
                     }
                     records.append(rec)
+                    save(a, records, failed, None)
                     log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f %s' % (
                         r['mpps'], r['cpu_mpps'], 100 * r['cpu_share'], rec['ratio_to_crypto'],
                         rec['ratio_to_input'] or 0, r['drops'] or ''))
@@ -405,38 +425,49 @@ def main():
         for rec in records:
             if rec['alg'] == 'aes128gcm' and rec['tunnels'] == 1 and rec['frame'] in a.latency_frames.split(','):
                 log('latency %s %s at %.3f Mpps' % (rec['direction'], rec['frame'], rec['mpps'] / 2))
-                try:
-                    rec.update(latency_point(a, caps, rec['direction'], rec['frame'], rec['mpps'] / 2))
+                lat = retry(lambda: latency_point(a, caps, rec['direction'], rec['frame'], rec['mpps'] / 2),
+                            'latency', attempts=2)
+                if lat:
+                    rec.update(lat)
                     log('  p50 %.1f us, p99 %.1f us (%d samples, %d sent, %d back)' % (
                         rec['latency_p50_us'], rec['latency_p99_us'], rec['latency_samples'],
                         rec['latency_sent'], rec['latency_received']))
-                except (RuntimeError, subprocess.TimeoutExpired) as e:
-                    log('  latency failed: %s' % e)
     # Scale ratios: N tunnels against 1, same direction and frame.
     for rec in records:
         base = [x for x in records if x['direction'] == rec['direction'] and x['alg'] == rec['alg'] and
                 x['frame'] == rec['frame'] and x['tunnels'] == 1]
         if base and rec['tunnels'] != 1:
             rec['ratio_to_1_tunnel'] = round(rec['cpu_mpps'] / base[0]['cpu_mpps'], 3)
+    save(a, records, failed, started, load_start)
+    print_table(records)
+    print_targets(records)
+    if failed:
+        print('failed points (see above): ' + '; '.join(failed))
+    if not a.no_plot:
+        import plot
+        plot.plot(records, os.path.join(a.out, 'latest.png'))
+
+
+def save(a, records, failed, started, load_start=None):
+    """Writes latest.json (after every point too, so a crash keeps what was measured)."""
     meta = {
         'date': time.strftime('%Y-%m-%d %H:%M:%S'), 'seconds': a.seconds, 'warmup': a.warmup,
-        'packets_per_capture': a.count, 'duration_s': round(time.time() - started, 1),
-        'cpu': open('/proc/cpuinfo').read().split('model name')[1].split('\n')[0].strip(': '),
+        'packets_per_capture': a.count, 'duration_s': round(time.time() - started, 1) if started else None,
+        'cpu': open('/proc/cpuinfo').read().split('model name')[1].split('\n')[0].strip(': \t'),
         'load_average_end': open('/proc/loadavg').read().split()[:3],
         'load_average_start': load_start,
+        'complete': started is not None,
         'git': subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
                               text=True).stdout.strip(),
         'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '
                        'no preamble/IFG/FCS; cpu_* = per second of CPU time the measuring thread got; ratios from cpu_*',
     }
+    if failed:
+        meta['failed_points'] = failed
     os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, 'latest.json'), 'w') as f:
+    with open(os.path.join(a.out, 'latest.json.tmp'), 'w') as f:
         json.dump({'meta': meta, 'results': records}, f, indent=1)
-    print_table(records)
-    print_targets(records)
-    if not a.no_plot:
-        import plot
-        plot.plot(records, os.path.join(a.out, 'latest.png'))
+    os.replace(os.path.join(a.out, 'latest.json.tmp'), os.path.join(a.out, 'latest.json'))
 
 
 def print_table(records):
@@ -449,6 +480,11 @@ def print_table(records):
             r['crypto_ceiling_cpu_mpps'], r['input_ceiling_cpu_mpps'], r['ratio_to_crypto'], r['ratio_to_input'] or 0,
             '%.3f' % r['ratio_to_1_tunnel'] if 'ratio_to_1_tunnel' in r else '-', 100 * r['worker_cpu_share']))
     print('crypto and input ceilings in Mpps per CPU second; ratios from per-CPU-second rates.')
+    for r in records:
+        if 'latency_p50_us' in r:
+            print('latency %-3s %s %5s B at %.3f Mpps: p50 %.1f us, p90 %.1f us, p99 %.1f us (%d timed)' % (
+                r['direction'], r['alg'], r['frame'], r['latency_rate_mpps'], r['latency_p50_us'],
+                r['latency_p90_us'], r['latency_p99_us'], r['latency_samples']))
 
 
 def print_targets(records):
