@@ -54,8 +54,8 @@ def plot(records, path):
                     cx.append(x)
                     cy.append(conv(r['crypto_ceiling_cpu_mpps'], f))
                 ax.bar(xs, ys, width * 0.9, color=colours[ai % len(colours)], label=alg)
-                ax.plot(cx, cy, 'v', color='black', markersize=7,
-                        label='crypto ceiling (dpdk-test-crypto-perf)' if ai == 0 else None)
+                ax.plot(cx, cy, 'v', color=colours[ai % len(colours)], markeredgecolor='black', markersize=8,
+                        label='%s crypto ceiling' % alg)
             for fi, f in enumerate(frames):
                 r = next((r for r in pts if r['frame'] == f), None)
                 if r:
@@ -67,8 +67,7 @@ def plot(records, path):
             ax.set_ylabel(unit + ' per worker CPU second')
             ax.set_title('%s, one worker, 1 tunnel: %s' % ('outbound' if d == 'out' else 'inbound', unit))
             ax.grid(axis='y', alpha=0.3)
-            if unit == 'Mpps':
-                ax.set_yscale('log')
+            ax.set_ylim(bottom=0)
             ax.legend(fontsize=8)
     fig.suptitle('portcullis-dataplane, net_pcap -> net_null (frame = plaintext Ethernet frame, no FCS)')
     fig.tight_layout()
