@@ -316,6 +316,7 @@ json Daemon::cmd_tunnel(const std::string& verb, const json& args, std::unique_l
     config::Config next = cfg_;
     next.tunnels.push_back(t);
     if (auto errs = config::validate(next); !errs.empty()) throw CliError(join_errors(errs));
+    if (std::string e = check_tunnel_keys(t); !e.empty()) throw CliError("tunnel \"" + t.name + "\": " + e);
     cfg_ = std::move(next);
     persist_running();
     add_event("config", "info", t.name, 0, "tunnel added through the CLI");

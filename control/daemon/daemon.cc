@@ -90,6 +90,12 @@ api::SaAdd sa_message(const config::Tunnel& t, bool out, const TunnelKeys& k) {
 
 }  // namespace
 
+std::string check_tunnel_keys(const config::Tunnel& t) {
+  std::string err;
+  if (t.keying == config::Keying::kManual && !load_keys(t, &err)) return err;
+  return {};
+}
+
 std::string tunnel_digest(const config::Tunnel& t, const std::string& key_out_fp,
                           const std::string& key_in_fp) {
   config::Config c;

@@ -133,6 +133,10 @@ class Daemon {
   std::thread link_;
 };
 
+// check_tunnel_keys reads a manual tunnel's key files as an install would;
+// empty, or what is wrong (never key bytes).
+std::string check_tunnel_keys(const config::Tunnel& t);
+
 // tunnel_digest names a tunnel's config and keys: a change reinstalls it.
 std::string tunnel_digest(const config::Tunnel& t, const std::string& key_out_fp,
                           const std::string& key_in_fp);
