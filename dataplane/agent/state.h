@@ -91,6 +91,8 @@ class DataplaneState {
   };
   Maps maps_;
   std::unique_ptr<Maps> snapshot_;  // set inside a transaction
+  // The routes the published TableSet's Routes was built from.
+  std::vector<Route> published_routes_;
 };
 
 // Conversions from the channel's types.

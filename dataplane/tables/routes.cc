@@ -44,9 +44,23 @@ std::pair<std::array<uint8_t, 17>, uint8_t> prefix_key(const Prefix& p) {
 
 }  // namespace
 
-Routes::~Routes() {
-  rte_lpm_free(lpm4_);
-  rte_lpm6_free(lpm6_);
+Routes::Tries::~Tries() {
+  rte_lpm_free(lpm4);
+  rte_lpm6_free(lpm6);
+}
+
+Routes::~Routes() = default;
+
+std::unique_ptr<Routes> Routes::share() const {
+  std::unique_ptr<Routes> t(new Routes());
+  t->tries_ = tries_;
+  t->lpm4_ = lpm4_;
+  t->lpm6_ = lpm6_;
+  t->default4_ = default4_;
+  t->default6_ = default6_;
+  t->next_hops_ = next_hops_;
+  t->size_ = size_;
+  return t;
 }
 
 std::unique_ptr<Routes> Routes::build(std::span<const Route> routes, std::string* error) {
@@ -118,13 +132,15 @@ std::unique_ptr<Routes> Routes::build(std::span<const Route> routes, const Optio
   // tries afresh.
   static std::atomic<uint32_t> generation{0};
   const uint32_t gen = generation.fetch_add(1, std::memory_order_relaxed);
+  auto tries = std::make_shared<Tries>();  // frees them, also on the error paths
+  t->tries_ = tries;
   char name[64];
   if (count4 > 0) {
     std::snprintf(name, sizeof(name), "routes4_%u", gen);
     rte_lpm_config cfg{};
     cfg.max_rules = count4;
     cfg.number_tbl8s = std::max(tbl8_4, 1u);
-    t->lpm4_ = rte_lpm_create(name, opts.socket_id, &cfg);
+    t->lpm4_ = tries->lpm4 = rte_lpm_create(name, opts.socket_id, &cfg);
     if (t->lpm4_ == nullptr) {
       *error = std::string("routes: rte_lpm_create failed: ") + rte_strerror(rte_errno);
       return nullptr;
@@ -135,7 +151,7 @@ std::unique_ptr<Routes> Routes::build(std::span<const Route> routes, const Optio
     rte_lpm6_config cfg{};
     cfg.max_rules = count6;
     cfg.number_tbl8s = std::max(tbl8_6, 1u);
-    t->lpm6_ = rte_lpm6_create(name, opts.socket_id, &cfg);
+    t->lpm6_ = tries->lpm6 = rte_lpm6_create(name, opts.socket_id, &cfg);
     if (t->lpm6_ == nullptr) {
       *error = std::string("routes: rte_lpm6_create failed: ") + rte_strerror(rte_errno);
       return nullptr;

@@ -41,6 +41,7 @@ struct NextHop {
 struct Route {
   Prefix prefix;
   NextHop next_hop;
+  bool operator==(const Route&) const = default;
 };
 
 // Ipv6Bytes is one IPv6 address in network byte order, as lookup6_burst
@@ -77,6 +78,12 @@ class Routes {
   // lookup_burst takes both families mixed and sorts them out itself.
   uint32_t lookup_burst(std::span<const IpAddress> dsts, std::span<uint32_t> nh) const;
 
+  // share returns another Routes over the same tries, without building
+  // anything: the agent publishes it in a new TableSet when a batch did
+  // not touch routes or port addresses. The tries are freed with the last
+  // Routes that uses them, so each TableSet's grace period still covers it.
+  std::unique_ptr<Routes> share() const;
+
   const NextHop& next_hop(uint32_t index) const { return next_hops_[index]; }
   size_t next_hop_count() const { return next_hops_.size(); }
   size_t size() const { return size_; }
@@ -84,6 +91,15 @@ class Routes {
  private:
   Routes() = default;
 
+  // Tries owns the rte_lpm tables, which share() hands to more than one
+  // Routes; lpm4_ and lpm6_ below are its pointers, kept here so that a
+  // lookup does not go through one more pointer.
+  struct Tries {
+    rte_lpm* lpm4 = nullptr;
+    rte_lpm6* lpm6 = nullptr;
+    ~Tries();
+  };
+  std::shared_ptr<const Tries> tries_;
   rte_lpm* lpm4_ = nullptr;   // null: no IPv4 route longer than /0
   rte_lpm6* lpm6_ = nullptr;  // null: no IPv6 route longer than /0
   uint32_t default4_ = kNoRoute;

@@ -74,6 +74,35 @@ TEST(Routes, Ipv4LongestMatch) {
   EXPECT_EQ(hop(*t, "2001:db8::1"), nullptr);  // no IPv6 routes at all
 }
 
+// share: a second Routes over the same tries answers the same, and keeps
+// them alive after the original is gone (the agent republishes it in a new
+// TableSet and frees the old one after its grace period).
+TEST(Routes, ShareOutlivesTheOriginal) {
+  auto t = build_ok({
+      route("10.0.0.0/8", via("192.168.0.1")),
+      route("10.1.2.0/24", connected(3)),
+      route("2001:db8::/32", via("fe80::1", 4)),
+      route("0.0.0.0/0", via("192.168.0.254", 2)),
+  });
+  ASSERT_NE(t, nullptr);
+  auto shared = t->share();
+  const char* addrs[] = {"10.9.9.9", "10.1.2.3", "2001:db8::5", "8.8.8.8", "2001:db9::1"};
+  for (const char* a : addrs) {
+    const NextHop* want = hop(*t, a);
+    const NextHop* got = hop(*shared, a);
+    ASSERT_EQ(want == nullptr, got == nullptr) << a;
+    if (want != nullptr) {
+      EXPECT_EQ(*got, *want) << a;
+    }
+  }
+  t.reset();  // the tries must survive this
+  ASSERT_NE(hop(*shared, "10.1.2.3"), nullptr);
+  EXPECT_EQ(*hop(*shared, "10.1.2.3"), connected(3));
+  EXPECT_EQ(*hop(*shared, "2001:db8::5"), via("fe80::1", 4));
+  EXPECT_EQ(hop(*shared, "2001:db9::1"), nullptr);
+  EXPECT_EQ(shared->size(), 4u);
+}
+
 TEST(Routes, Ipv4WithoutDefault) {
   auto t = build_ok({route("10.0.0.0/8", connected(0)), route("10.1.2.3/32", connected(1))});
   ASSERT_NE(t, nullptr);
