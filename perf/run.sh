@@ -6,12 +6,15 @@
 #
 # Builds what it runs in build-perf/ (release, LTO), then perf/run.py
 # generates the captures, measures every point and both ceilings, prints
-# the table and writes perf/results/latest.json and latest.png. Needs root,
+# the table and writes perf/results/latest.json and latest.png (BUILD=dir
+# for another build directory, NO_BUILD=1 to skip building). Needs root,
 # hugepages (scripts/setup.sh), dpdk-test-crypto-perf (Debian: dpdk-dev),
 # python3-scapy, python3-cryptography and python3-matplotlib.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build-perf}
-[[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
-ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels perf/latency >/dev/null
+if [[ -z ${NO_BUILD:-} ]]; then  # NO_BUILD=1: measure the binaries already there
+  [[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
+  ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels perf/latency >/dev/null
+fi
 exec /usr/bin/python3 perf/run.py --build "$build" "$@"
