@@ -9,7 +9,7 @@
 # Each gateway runs portcullis-dataplane on two net_af_packet ports (port 0
 # = protected, the LAN veth; port 1 = unprotected, the WAN veth) and a
 # portcullisd configured from config/examples/gwN.toml with paths moved
-# into TOPO_DIR.
+# into TOPO_DIR. The functions are safe to call under set -e.
 
 topo_ns() { ip netns exec "$TOPO-$1" "${@:2}"; }
 
@@ -29,9 +29,9 @@ topo_up() {
   # veth leaves checksums to "hardware" that af_packet does not provide.
   topo_ns hA ethtool -K a0 tx off >/dev/null
   topo_ns hB ethtool -K b0 tx off >/dev/null
-  # Room for ESP until the gateways' tunnel MTU is learned.
-  topo_ns hA ip link set a0 mtu 1400
-  topo_ns hB ip link set b0 mtu 1400
+  # The hosts keep MTU 1500, more than the tunnel carries: the gateways
+  # answer "fragmentation needed" / "packet too big" and TCP learns the
+  # path MTU, as it would behind a real gateway.
   topo_ns hA ip addr add 10.1.0.2/24 dev a0
   topo_ns hA ip route add default via 10.1.0.1
   topo_ns hA ip -6 addr add fd00:1::2/64 dev a0 nodad
@@ -50,8 +50,7 @@ topo_link() {  # topo_link NS1 IF1 NS2 IF2
 
 topo_down() {
   local n
-  for n in hA gw1 gw2 hB; do ip netns del "$TOPO-$n" 2>/dev/null; done
-  return 0
+  for n in hA gw1 gw2 hB; do ip netns del "$TOPO-$n" 2>/dev/null || true; done
 }
 
 # topo_keys: one key per direction, shared by both gateways' configs.
@@ -101,13 +100,12 @@ topo_wait_socket() {
   return 1
 }
 
-# topo_stop PID...: TERM, then KILL after 5 s.
+# topo_stop PID...: TERM, then KILL after 5 s. Safe under set -e.
 topo_stop() {
   local p i
-  for p in "$@"; do kill "$p" 2>/dev/null; done
+  for p in "$@"; do kill "$p" 2>/dev/null || true; done
   for p in "$@"; do
     for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
+    kill -9 "$p" 2>/dev/null || true
   done
-  return 0
 }
