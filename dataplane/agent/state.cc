@@ -3,6 +3,8 @@
 #include <time.h>
 
 #include <cstring>
+#include <iterator>
+#include <tuple>
 
 #include "crypto/engine.h"
 
@@ -22,6 +24,17 @@ uint64_t now_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// locate returns where key goes in m and whether it is there already. The
+// daemon numbers SAs, SPIs and policies upwards, so a key above every key
+// in the map is the common case and costs no tree walk: a batch of 100,000
+// would otherwise walk the trees 300,000 times.
+template <typename Map>
+std::pair<typename Map::iterator, bool> locate(Map& m, uint32_t key) {
+  if (m.empty() || std::prev(m.end())->first < key) return {m.end(), false};
+  auto it = m.lower_bound(key);
+  return {it, it != m.end() && it->first == key};
 }
 
 std::optional<Prefix> to_prefix(const api::Prefix& p) {
@@ -160,7 +173,8 @@ api::Reply DataplaneState::handle(api::Message& request) {
 }
 
 api::Reply DataplaneState::sa_add(api::SaAdd& m) {
-  if (maps_.sas.count(m.sa_id) != 0) {
+  const auto [sa_at, sa_exists] = locate(maps_.sas, m.sa_id);
+  if (sa_exists) {
     return fail(api::Status::kExists, "sa " + std::to_string(m.sa_id) + " exists");
   }
   std::string err;
@@ -172,10 +186,13 @@ api::Reply DataplaneState::sa_add(api::SaAdd& m) {
   sa->spi = m.spi;
   sa->lifetime = cfg->lifetime;
   sa->installed_ns = now_ns();
+  auto spi_at = maps_.inbound_spis.end();
   if (sa->inbound) {
-    if (auto it = maps_.inbound_spis.find(m.spi); it != maps_.inbound_spis.end()) {
+    bool spi_exists;
+    std::tie(spi_at, spi_exists) = locate(maps_.inbound_spis, m.spi);
+    if (spi_exists) {
       return fail(api::Status::kExists, "inbound SPI " + std::to_string(m.spi) +
-                                             " is already used by sa " + std::to_string(it->second));
+                                             " is already used by sa " + std::to_string(spi_at->second));
     }
     sa->in = build_inbound(*cfg, engine_, &err);
     if (!sa->in) return fail(api::Status::kInvalid, err);
@@ -195,8 +212,8 @@ api::Reply DataplaneState::sa_add(api::SaAdd& m) {
     sa->out = build_outbound(*cfg, engine_, &err);
     if (!sa->out) return fail(api::Status::kInvalid, err);
   }
-  if (sa->inbound) maps_.inbound_spis[m.spi] = m.sa_id;
-  maps_.sas[m.sa_id] = std::move(sa);
+  if (sa->inbound) maps_.inbound_spis.emplace_hint(spi_at, m.spi, m.sa_id);
+  maps_.sas.emplace_hint(sa_at, m.sa_id, std::move(sa));
   return changed();
 }
 
@@ -244,7 +261,8 @@ api::Reply DataplaneState::sa_query(const api::SaQuery& m) {
 }
 
 api::Reply DataplaneState::policy_add(const api::PolicyAdd& m) {
-  if (maps_.policies.count(m.policy_id) != 0) {
+  const auto [at, exists] = locate(maps_.policies, m.policy_id);
+  if (exists) {
     return fail(api::Status::kExists, "policy " + std::to_string(m.policy_id) + " exists");
   }
   std::string err;
@@ -256,7 +274,7 @@ api::Reply DataplaneState::policy_add(const api::PolicyAdd& m) {
       return fail(api::Status::kInvalid, "sa " + std::to_string(m.sa_id) + " is inbound");
     }
   }
-  Maps::Policy& p = maps_.policies[m.policy_id];
+  Maps::Policy& p = maps_.policies.emplace_hint(at, m.policy_id, Maps::Policy{})->second;
   p.direction = m.direction;
   p.sa_id = m.sa_id;
   p.rule.sel = *sel;
