@@ -53,6 +53,7 @@ void Server::accept_all() {
     ++counters_.accepted;
     auto c = std::make_unique<Connection>();
     c->fd = std::move(fd);
+    c->id = next_peer_++;
     conns_.push_back(std::move(c));
   }
 }
@@ -92,10 +93,12 @@ bool Server::answer(Connection& c, std::span<const uint8_t> frame) {
   ++counters_.requests;
   Reply r;
   try {
+    current_peer_ = c.id;
     r = handler_(m);
   } catch (const std::exception& e) {
     r = Reply{0, Status::kInternal, std::string(type_name(type)) + " failed: " + e.what(), {}};
   }
+  current_peer_ = 0;
   r.request_id = id;
   r.error = clamp_error(std::move(r.error));
   try {
@@ -155,12 +158,19 @@ size_t Server::poll(int timeout_ms) {
   for (size_t i = 0; i + 1 < fds.size(); ++i) {
     if (fds[i + 1].revents != 0) handled += serve(*conns_[i]);
   }
-  const auto done = [this](const std::unique_ptr<Connection>& c) {
+  std::vector<uint64_t> gone_ids;
+  const auto done = [&](const std::unique_ptr<Connection>& c) {
     const bool gone = (c->eof || c->closing) && c->out.pending() == 0;
-    if (gone) ++counters_.disconnects;
+    if (gone) {
+      ++counters_.disconnects;
+      gone_ids.push_back(c->id);
+    }
     return gone;
   };
   conns_.erase(std::remove_if(conns_.begin(), conns_.end(), done), conns_.end());
+  if (opts_.on_disconnect) {
+    for (uint64_t id : gone_ids) opts_.on_disconnect(id);
+  }
   return handled;
 }
 

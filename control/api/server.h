@@ -40,6 +40,10 @@ struct ServerOptions {
   std::vector<uid_t> allowed_uids;
   size_t max_connections = 8;
   size_t max_write_queue = 64u << 20;
+  // on_disconnect is called, from poll(), with the id of each peer once it
+  // is gone (closed by either side). The agent aborts a transaction that
+  // the peer left open, so one crashed client cannot wedge the channel.
+  std::function<void(uint64_t peer)> on_disconnect;
 };
 
 // ServerCounters: the server's only report on what peers did wrong.
@@ -75,6 +79,9 @@ class Server {
   size_t broadcast(const Message& event);
 
   size_t connections() const { return conns_.size(); }
+  // current_peer is the id of the peer whose request the handler is
+  // running (ids start at 1 and are never reused); 0 outside the handler.
+  uint64_t current_peer() const { return current_peer_; }
   const ServerCounters& counters() const { return counters_; }
   const std::string& path() const { return opts_.path; }
 
@@ -83,6 +90,7 @@ class Server {
     UniqueFd fd;
     FrameReader reader;
     OutQueue out;
+    uint64_t id = 0;
     bool closing = false;  // write what is queued, then close
     bool eof = false;
   };
@@ -101,6 +109,8 @@ class Server {
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<pollfd> pollfds_;  // kept between steps to save an allocation each
   ServerCounters counters_;
+  uint64_t next_peer_ = 1;
+  uint64_t current_peer_ = 0;
 };
 
 }  // namespace portcullis::ctl::api

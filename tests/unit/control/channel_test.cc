@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "control/api/client.h"
+#include <algorithm>
+
 #include "control/api/codec.h"
 #include "control/api/server.h"
 #include "sample_messages.h"
@@ -99,6 +101,52 @@ TEST_F(Channel, RequestAndReply) {
   EXPECT_EQ(q.status, Status::kNotFound);
   EXPECT_EQ(q.error, "no SA 42");
   EXPECT_EQ(q.request_id, 3u);
+}
+
+TEST_F(Channel, PeersAreNamedAndTheirDisconnectsReported) {
+  // The handler sees which peer sent each request; on_disconnect names the
+  // peer that left, so the agent can abort the transaction it left open.
+  std::mutex mu;
+  std::vector<uint64_t> senders, gone;
+  ServerOptions opts;
+  opts.on_disconnect = [&](uint64_t p) {
+    std::lock_guard lock(mu);
+    gone.push_back(p);
+  };
+  Server* srv = nullptr;
+  start(
+      [&](Message&) -> Reply {
+        std::lock_guard lock(mu);
+        senders.push_back(srv->current_peer());
+        return ok();
+      },
+      opts);
+  srv = server_.get();
+  {
+    Client a = Client::connect(path_);
+    Client b = Client::connect(path_);
+    ASSERT_TRUE(a.call(Begin{}).ok());
+    ASSERT_TRUE(b.call(Begin{}).ok());
+    ASSERT_TRUE(a.call(Commit{}).ok());
+  }  // both close
+  for (int i = 0; i < 200; i++) {
+    {
+      std::lock_guard lock(mu);
+      if (gone.size() == 2) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop();
+  ASSERT_EQ(senders.size(), 3u);
+  EXPECT_NE(senders[0], 0u);
+  EXPECT_NE(senders[0], senders[1]);
+  EXPECT_EQ(senders[0], senders[2]);
+  ASSERT_EQ(gone.size(), 2u);
+  std::sort(gone.begin(), gone.end());
+  std::vector<uint64_t> want = {senders[0], senders[1]};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(gone, want);
+  EXPECT_EQ(server_->current_peer(), 0u);
 }
 
 TEST_F(Channel, SocketIsMode0600) {
