@@ -115,7 +115,8 @@ int cmd_ports(const char*, const char* params, rte_tel_data* d) {
   for (uint16_t p : ports) {
     const PortRow r = port_row(p);
     rte_tel_data_add_array_string(names, r.name);
-    const uint64_t v[8] = {p, r.s.ipackets, r.s.opackets, r.s.ibytes, r.s.obytes, r.s.imissed, r.s.ierrors, r.s.oerrors};
+    const uint64_t v[8] = {p,          r.s.ipackets, r.s.opackets, r.s.ibytes,
+                           r.s.obytes, r.s.imissed,  r.s.ierrors,  r.s.oerrors};
     for (int i = 0; i < 8; ++i) cols[i].push_back(v[i]);
   }
   const char* kNames[8] = {"port_id",  "rx_packets", "tx_packets", "rx_bytes",
@@ -146,8 +147,8 @@ int cmd_workers(const char*, const char* params, rte_tel_data* d) {
   const bool one = parse_id(params, workers.size(), &id, &bad);
   if (bad) return -EINVAL;
   constexpr int kFields = 10;
-  const char* kNames[kFields] = {"worker", "lcore",    "cpu",     "busy_cycles", "idle_cycles",
-                                 "rx",     "tx",       "outbound", "inbound",    "bypass"};
+  const char* kNames[kFields] = {"worker", "lcore", "cpu",      "busy_cycles", "idle_cycles",
+                                 "rx",     "tx",    "outbound", "inbound",     "bypass"};
   std::vector<uint64_t> cols[kFields];
   for (size_t i = one ? id : 0; i < (one ? id + 1 : workers.size()); ++i) {
     const WorkerStats& s = workers[i]->stats();
@@ -242,7 +243,8 @@ void register_commands() {
   };
   static const Cmd kCmds[] = {
       {"/portcullis/stats", cmd_stats,
-       "Every data plane counter, as the channel's stats_get names them ('.' as '/'). No parameters"},
+       "Every data plane counter, as the channel's stats_get names them ('.' as '/'). No "
+       "parameters"},
       {"/portcullis/ports", cmd_ports, "Port counters. Parameters: int port_id (optional)"},
       {"/portcullis/workers", cmd_workers,
        "Worker lcore, cpu, busy/idle cycles and packets. Parameters: int worker (optional)"},

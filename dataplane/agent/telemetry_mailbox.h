@@ -43,9 +43,9 @@ struct TelemetryRequest {
 struct TelemetryResponse {
   bool ok = false;
   std::string error;
-  ctl::api::Stats stats;   // kStats
-  ctl::api::SaInfo sa;     // kSa
-  uint64_t sa_count = 0;   // kSaCount
+  ctl::api::Stats stats;  // kStats
+  ctl::api::SaInfo sa;    // kSa
+  uint64_t sa_count = 0;  // kSaCount
 };
 
 class TelemetryMailbox {
@@ -68,7 +68,8 @@ class TelemetryMailbox {
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         int expected = kPosted;
-        if (state_.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) return false;
+        if (state_.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel))
+          return false;
         // Claimed: the agent is answering now; wait for it.
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -81,7 +82,8 @@ class TelemetryMailbox {
   bool serve(F&& answer) {
     if (state_.load(std::memory_order_relaxed) != kPosted) return false;
     int expected = kPosted;
-    if (!state_.compare_exchange_strong(expected, kClaimed, std::memory_order_acquire)) return false;
+    if (!state_.compare_exchange_strong(expected, kClaimed, std::memory_order_acquire))
+      return false;
     answer(static_cast<const TelemetryRequest&>(req_), resp_);
     state_.store(kDone, std::memory_order_release);
     return true;
@@ -89,10 +91,10 @@ class TelemetryMailbox {
 
  private:
   enum : int { kIdle, kPosted, kClaimed, kDone };
-  std::mutex callers_;          // telemetry threads take turns; the agent never takes it
+  std::mutex callers_;  // telemetry threads take turns; the agent never takes it
   std::atomic<int> state_{kIdle};
-  TelemetryRequest req_;        // caller: rw while idle; agent: ro while claimed
-  TelemetryResponse resp_;      // agent: rw while claimed; caller: rw once done
+  TelemetryRequest req_;    // caller: rw while idle; agent: ro while claimed
+  TelemetryResponse resp_;  // agent: rw while claimed; caller: rw once done
 };
 
 }  // namespace portcullis::dp

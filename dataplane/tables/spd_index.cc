@@ -169,8 +169,8 @@ SpdIndex::Match SpdIndex::best(const Slot& slot, const FlowKey& k) const {
     const Mask& m = kMasks.m[r.src_len];
     if (((src[0] & m.w[0]) ^ r.src[0]) | ((src[1] & m.w[1]) ^ r.src[1])) return false;
     if (!r.any_proto && r.proto != k.proto) return false;
-    return r.any_ports || (has_ports && sp >= r.sport_lo && sp <= r.sport_hi &&
-                           dp >= r.dport_lo && dp <= r.dport_hi);
+    return r.any_ports || (has_ports && sp >= r.sport_lo && sp <= r.sport_hi && dp >= r.dport_lo &&
+                           dp <= r.dport_hi);
   };
   if (matches(slot.first)) return {slot.first.rank, slot.first.value};
   for (uint32_t i = slot.more; i < slot.more + slot.count - 1u; ++i) {

@@ -48,7 +48,7 @@ struct SpdIndexRule {
 
 class SpdIndex {
  public:
-  static constexpr int kMaxClasses = 4;     // per family: probes per packet
+  static constexpr int kMaxClasses = 4;      // per family: probes per packet
   static constexpr uint32_t kMaxPerKey = 8;  // rules per destination prefix
   static constexpr uint32_t kNoMatch = UINT32_MAX;
 
@@ -114,7 +114,7 @@ class SpdIndex {
   Match best(const Slot& slot, const FlowKey& k) const;
 
   HugeBuffer slot_mem_;
-  Slot* slots_ = nullptr;  // mask_ + 1 of them, at most half full
+  Slot* slots_ = nullptr;    // mask_ + 1 of them, at most half full
   std::vector<Rule> rules_;  // second and later rules of crowded slots
   size_t size_ = 0;          // rules indexed
   size_t n_slots_ = 0;
