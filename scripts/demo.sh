@@ -150,7 +150,10 @@ fi
 
 teardown() {
   local rc=$?
-  trap - ERR INT TERM EXIT
+  # Tear down whatever happens to the output (a closed pipe, a lost terminal).
+  set +e
+  trap - ERR INT TERM HUP EXIT
+  trap "" PIPE
   if [[ -d $STATE ]] || ip netns list | grep -q "^$TOPO-"; then
     printf '\n%s== Tearing down ==%s\n' "$B" "$N"
     stop_recorded
@@ -164,7 +167,8 @@ interrupted() {
   exit 130
 }
 trap teardown EXIT
-trap interrupted INT TERM
+trap interrupted INT TERM HUP
+trap 'exit 141' PIPE
 
 # --- 1. the machine ---------------------------------------------------------------
 if ((setup)); then
@@ -183,7 +187,7 @@ fi
 t0=$SECONDS
 ninja -C "$build" dataplane/app/portcullis-dataplane control/daemon/portcullisd control/cli/portcullisctl \
   >"/tmp/portcullis-demo-build.log" 2>&1 || fail "ninja -C $build" /tmp/portcullis-demo-build.log
-good "built in $((SECONDS - t0)) s ($("$DAEMON" --version 2>/dev/null | head -1))"
+good "built in $((SECONDS - t0)) s (version $("$DAEMON" --version 2>/dev/null | head -1))"
 rm -f /tmp/portcullis-demo-build.log
 
 # --- 3. topology -------------------------------------------------------------------
@@ -321,7 +325,7 @@ fi
 
 # --- done -------------------------------------------------------------------------------------
 if ((keep)); then
-  trap - EXIT INT TERM ERR
+  trap - EXIT INT TERM HUP PIPE ERR
   S1=$STATE/gw1/portcullisd.sock
   printf '\n%s== The demo is running ==%s\n' "$B" "$N"
   cat <<EOF
