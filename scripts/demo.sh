@@ -95,6 +95,10 @@ fail() {
     echo "--- last lines of $f:" >&2
     tail -n 15 "$f" >&2
   done
+  if grep -qs 'Cannot allocate memory\|hugepage' "$@"; then
+    echo "--- hugepages: $(awk '/HugePages_Free/ {f=$2} /HugePages_Total/ {t=$2} END {print f " free of " t}' /proc/meminfo)" \
+      "(2 MB each; each gateway of the demo needs about 70: PORTCULLIS_HUGEPAGES=N scripts/setup.sh raises the count)" >&2
+  fi
   exit 1
 }
 trap 'fail "command failed (line $LINENO): $BASH_COMMAND"' ERR
