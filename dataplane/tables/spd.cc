@@ -59,6 +59,12 @@ rte_acl_config acl_config(bool v6) {
   return cfg;
 }
 
+// mask_bytes sets the first len bits of a 16-byte mask.
+void mask_bytes(int len, uint8_t out[16]) {
+  for (int i = 0; i < 16; ++i)
+    out[i] = static_cast<uint8_t>(0xff00u >> std::clamp(len - 8 * i, 0, 8));
+}
+
 uint32_t load_host32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
          static_cast<uint32_t>(p[2]) << 8 | p[3];
@@ -182,6 +188,37 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
       ++count;
     }
     if (count == 0) continue;  // no rules of this family: everything takes the default
+    if (count <= opts.linear_max_rules) {
+      spd->linear_[fam] = true;
+      for (size_t i = 0; i < sels.size(); ++i) {
+        if (sels[i].src.v6() != v6 || !in_acl[i]) continue;
+        const Selector& sel = sels[i];
+        LinearRule r{};
+        uint8_t m[16];
+        mask_bytes(sel.src.len, m);
+        std::memcpy(r.src_mask, m, 16);
+        mask_bytes(sel.dst.len, m);
+        std::memcpy(r.dst_mask, m, 16);
+        std::memcpy(r.src, sel.src.addr.bytes.data(), 16);
+        std::memcpy(r.dst, sel.dst.addr.bytes.data(), 16);
+        for (int w = 0; w < 2; ++w) {
+          r.src[w] &= r.src_mask[w];
+          r.dst[w] &= r.dst_mask[w];
+        }
+        r.rank = rank[i];
+        r.policy = static_cast<uint32_t>(i);
+        r.any_proto = sel.proto == kAnyProtocol;
+        r.proto = r.any_proto ? 0 : static_cast<uint8_t>(sel.proto);
+        r.any_ports = sel.sport.any() && sel.dport.any();
+        r.sport_lo = sel.sport.lo, r.sport_hi = sel.sport.hi;
+        r.dport_lo = sel.dport.lo, r.dport_hi = sel.dport.hi;
+        spd->linear_rules_[fam].push_back(r);
+        spd->acl_min_rank_[fam] = std::min(spd->acl_min_rank_[fam], rank[i]);
+      }
+      std::sort(spd->linear_rules_[fam].begin(), spd->linear_rules_[fam].end(),
+                [](const LinearRule& a, const LinearRule& b) { return a.rank < b.rank; });
+      continue;
+    }
     for (size_t i = 0; i < sels.size(); ++i) {
       if (sels[i].src.v6() == v6 && in_acl[i]) {
         spd->acl_min_rank_[fam] = std::min(spd->acl_min_rank_[fam], rank[i]);
@@ -218,6 +255,26 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
   return spd;
 }
 
+uint32_t Spd::first_linear(int fam, const FlowKey& k) const {
+  uint64_t src[2], dst[2];
+  std::memcpy(src, k.src, 16);
+  std::memcpy(dst, k.dst, 16);
+  const bool has_ports = k.has_ports();
+  const uint16_t sp = k.sport(), dp = k.dport();
+  for (const LinearRule& r : linear_rules_[fam]) {
+    if (((src[0] & r.src_mask[0]) ^ r.src[0]) | ((src[1] & r.src_mask[1]) ^ r.src[1]) |
+        ((dst[0] & r.dst_mask[0]) ^ r.dst[0]) | ((dst[1] & r.dst_mask[1]) ^ r.dst[1])) {
+      continue;
+    }
+    if (!r.any_proto && r.proto != k.proto) continue;
+    if (r.any_ports || (has_ports && sp >= r.sport_lo && sp <= r.sport_hi && dp >= r.dport_lo &&
+                        dp <= r.dport_hi)) {
+      return r.policy + 1;
+    }
+  }
+  return 0;
+}
+
 const SpdPolicy* Spd::classify(const FlowKey& key) const {
   const SpdPolicy* out;
   const FlowKey* k = &key;
@@ -250,7 +307,11 @@ uint32_t Spd::classify_burst(std::span<const FlowKey* const> keys,
     }
     for (int fam = 0; fam < 2; ++fam) {
       if (count[fam] == 0) continue;
-      if (ctx_[fam] == nullptr) {
+      if (linear_[fam]) {
+        for (uint32_t j = 0; j < count[fam]; ++j) {
+          res[j] = first_linear(fam, *reinterpret_cast<const FlowKey*>(data[fam][j]));
+        }
+      } else if (ctx_[fam] == nullptr) {
         std::fill(res, res + count[fam], 0u);
       } else {
         rte_acl_classify(ctx_[fam], data[fam], res, count[fam], 1);

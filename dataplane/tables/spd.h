@@ -78,6 +78,10 @@ class Spd {
     // family is hashed (spd_index.h), for at most SpdIndex::kMaxClasses
     // lengths a family, the most used first. 0: everything in rte_acl.
     uint32_t index_min_rules = 64;
+    // A family left with at most this many rules for rte_acl gets a linear
+    // scan instead: a handful of general rules beside a hashed bulk, where
+    // an rte_acl call would cost more than the scan. 0: always rte_acl.
+    uint32_t linear_max_rules = 8;
   };
 
   // build compiles rules; returns nullptr and sets *error naming the first
@@ -102,13 +106,30 @@ class Spd {
   size_t size() const { return policies_.size(); }
   // How the rules were split: hashed on the destination, and in rte_acl.
   size_t indexed_rules() const { return index_.size(); }
-  size_t acl_rules() const { return policies_.size() - index_.size(); }
+  size_t acl_rules() const { return policies_.size() - index_.size(); }  // or scanned
+  // linear says whether a family's non-hashed rules are scanned, not rte_acl's.
+  bool linear(bool v6) const { return linear_[v6]; }
   const SpdPolicy& default_policy() const { return default_; }
 
  private:
   Spd() = default;
 
+  // LinearRule is one rule of a family small enough to scan: a selector
+  // as masks over the key's 16-byte address fields.
+  struct LinearRule {
+    uint64_t src[2], src_mask[2], dst[2], dst_mask[2];
+    uint32_t rank, policy;  // policy: index into policies_
+    uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
+    uint8_t proto;
+    bool any_proto, any_ports;
+  };
+  // first_linear returns the userdata rte_acl would: 1 + the policy index
+  // of the best-ranked matching rule of the family's scan list, or 0.
+  uint32_t first_linear(int fam, const FlowKey& k) const;
+
   rte_acl_ctx* ctx_[2] = {nullptr, nullptr};  // [0] IPv4, [1] IPv6; null: no rules
+  bool linear_[2] = {false, false};           // the family's rules are in linear_rules_
+  std::vector<LinearRule> linear_rules_[2];   // by rank
   std::vector<SpdPolicy> policies_;           // rte_acl userdata n is policies_[n - 1]
   std::vector<uint32_t> rank_;                // rank_[i]: policies_[i]'s place in the order
   SpdIndex index_;                            // values are indexes into policies_

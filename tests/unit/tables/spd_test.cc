@@ -287,16 +287,19 @@ FlowKey random_key(std::mt19937& rng, bool v6) {
   return k;
 }
 
-// The reference model runs with three splits of the rules: all in rte_acl
-// (0), the default threshold, and as many as possible hashed on the
-// destination (1), where the random draw puts rules of eight destination
-// lengths and many rules on one destination into both structures at once.
-class SpdModel : public ::testing::TestWithParam<uint32_t> {};
+// The reference model runs with several splits of the rules, as
+// (index_min_rules, linear_max_rules): all in rte_acl; as many as possible
+// hashed on the destination, where the random draw puts rules of eight
+// destination lengths and many rules on one destination into both
+// structures at once; the defaults; and the linear scan instead of rte_acl,
+// with and without the hash.
+class SpdModel : public ::testing::TestWithParam<std::pair<uint32_t, uint32_t>> {};
 
 TEST_P(SpdModel, AgreesWithTheReferenceModel) {
   std::mt19937 rng(4301);
   Spd::Options opts;
-  opts.index_min_rules = GetParam();
+  opts.index_min_rules = GetParam().first;
+  opts.linear_max_rules = GetParam().second;
   for (int round = 0; round < 4; ++round) {
     std::vector<SpdRule> rules;
     const size_t n = round == 0 ? 5 : 300;
@@ -307,12 +310,16 @@ TEST_P(SpdModel, AgreesWithTheReferenceModel) {
     std::string error;
     auto spd = Spd::build(rules, opts, &error);
     ASSERT_NE(spd, nullptr) << error;
-    if (GetParam() == 1 && n > 5) {
+    if (opts.index_min_rules == 1 && n > 5) {
       EXPECT_GT(spd->indexed_rules(), n / 4);
       EXPECT_GT(spd->acl_rules(), 0u);
     }
-    if (GetParam() == 0) {
+    if (opts.index_min_rules == 0) {
       EXPECT_EQ(spd->indexed_rules(), 0u);
+    }
+    const bool scanned = opts.linear_max_rules >= 1000 || (n == 5 && opts.linear_max_rules > 0);
+    if (spd->acl_rules() > 0) {
+      EXPECT_EQ(spd->linear(false) || spd->linear(true), scanned);
     }
     std::vector<FlowKey> keys;
     for (int i = 0; i < 20000; ++i) keys.push_back(random_key(rng, rng() % 2));
@@ -345,7 +352,9 @@ TEST_P(SpdModel, AgreesWithTheReferenceModel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Splits, SpdModel, ::testing::Values(0u, 1u, 64u));
+INSTANTIATE_TEST_SUITE_P(Splits, SpdModel,
+                         ::testing::Values(std::pair{0u, 0u}, std::pair{1u, 0u}, std::pair{64u, 8u},
+                                           std::pair{1u, 1000u}, std::pair{0u, 1000u}));
 
 // Priority across the two structures: hashed /32 rules against general
 // rules left in rte_acl, each way round, and equal priorities decided by
@@ -374,6 +383,7 @@ TEST(Spd, PriorityAcrossHashAndAcl) {
   ASSERT_NE(spd, nullptr) << error;
   EXPECT_EQ(spd->indexed_rules(), 102u);
   EXPECT_EQ(spd->acl_rules(), 3u);
+  EXPECT_TRUE(spd->linear(false));  // three general rules: scanned, not rte_acl
   struct {
     int line;
     FlowKey k;
