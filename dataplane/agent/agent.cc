@@ -73,6 +73,17 @@ bool build_ns(rte_mbuf* m, const rte_ether_addr& mac, const IpAddress& src, cons
 Agent::Agent(const AgentConfig& cfg, DataplaneState& state) : cfg_(cfg), state_(state) {
   api::ServerOptions so;
   so.path = cfg.socket_path;
+  // A client that leaves with its transaction open (it crashed, or dpchan
+  // stopped on an error) must not wedge the channel: abort it.
+  so.on_disconnect = [this](uint64_t peer) {
+    if (peer != txn_owner_) return;
+    txn_owner_ = 0;
+    if (state_.in_transaction()) {
+      api::Message abort = api::Abort{};
+      state_.handle(abort);
+      ++aborted_txns_;
+    }
+  };
   server_ = std::make_unique<api::Server>(so, [this](api::Message& m) { return handle(m); });
   tsc_hz_ = rte_get_tsc_hz();
 }
@@ -106,6 +117,19 @@ api::Reply Agent::handle(api::Message& m) {
     return api::Reply{0, api::Status::kOk, {}, api::ReplyPayload(std::in_place_type<api::Stats>, stats())};
   }
   if (auto* inj = std::get_if<api::Inject>(&m)) return inject(*inj);
+  // One transaction at a time, owned by the client that began it; others
+  // may read (stats_get above, sa_query) but not change state meanwhile.
+  const uint64_t peer = server_->current_peer();
+  if (state_.in_transaction() && peer != txn_owner_ && !std::holds_alternative<api::SaQuery>(m)) {
+    return api::Reply{0, api::Status::kBadState,
+                      "another client has a transaction open; retry when it commits or aborts", {}};
+  }
+  if (std::holds_alternative<api::Begin>(m) || std::holds_alternative<api::Commit>(m) ||
+      std::holds_alternative<api::Abort>(m)) {
+    api::Reply r = state_.handle(m);
+    if (r.ok()) txn_owner_ = std::holds_alternative<api::Begin>(m) ? peer : 0;
+    return r;
+  }
   // Neighbours change in place (see neighbours.h), at once and outside
   // any transaction.
   if (auto* na = std::get_if<api::NeighAdd>(&m)) {
@@ -457,6 +481,10 @@ api::Stats Agent::stats() const {
     add(p + "punted", ws.punted.load());
     add(p + "busy_cycles", ws.busy_cycles.load());
     add(p + "idle_cycles", ws.idle_cycles.load());
+    add(p + "icmp_too_big", ws.icmp_too_big.load());
+    add(p + "icmp_suppressed", ws.icmp_suppressed.load());
+    add(p + "fragmented", ws.fragmented.load());
+    add(p + "fragments", ws.fragments.load());
     for (size_t r = 1; r < kDropReasonCount; r++) total.count[r] += w.drops().count[r];
   }
   for (size_t r = 1; r < kDropReasonCount; r++) {
@@ -468,6 +496,7 @@ api::Stats Agent::stats() const {
   add("agent.punts", punts_);
   add("agent.events", events_);
   add("agent.publishes", state_.publishes());
+  add("agent.aborted_transactions", aborted_txns_);
   add("agent.sas", state_.sas().size());
   return s;
 }

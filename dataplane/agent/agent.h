@@ -76,6 +76,8 @@ class Agent {
   TelemetryMailbox* telemetry_ = nullptr;
   // Counters of the agent's own work.
   uint64_t arp_replies_ = 0, nd_replies_ = 0, resolutions_ = 0, punts_ = 0, events_ = 0;
+  uint64_t txn_owner_ = 0;     // the peer whose transaction is open
+  uint64_t aborted_txns_ = 0;  // transactions aborted because their client left
 };
 
 }  // namespace portcullis::dp

@@ -212,8 +212,9 @@ if grep -Eq "Frag needed and DF set \(mtu = $tunnel_mtu\)|message too long, mtu=
 else
   bad "too big, DF: no ICMP fragmentation needed with mtu $tunnel_mtu"; cat "$tmp/ping"
 fi
-"$DPCHAN" "$tmp/gw1.sock" <<<"expect drop.too_big >= 1" >/dev/null && ok "too big, DF: counted as drop.too_big" ||
-  bad "too big, DF: drop.too_big not counted"
+"$DPCHAN" "$tmp/gw1.sock" <<<"expect drop.too_big >= 1
+expect worker.0.icmp_too_big >= 1" >/dev/null && ok "too big, DF: counted as drop.too_big and worker.0.icmp_too_big" ||
+  bad "too big, DF: drop.too_big or worker.0.icmp_too_big not counted"
 # Without DF gw1 fragments before encrypting: hB receives the fragments
 # (gw2 decrypts each on its own) and reassembles them itself.
 rm -f "$tmp/frag.err"
@@ -340,5 +341,17 @@ tcp_one "ipv4 in ipv6: TCP hA -> hB" hA hB 10.2.0.2 5203
 
 echo "--- gw1 counters"
 "$DPCHAN" "$tmp/gw1.sock" <<<"stats drop." | awk '$2 != 0'
+# A client that stops inside a transaction (dpchan exits on the failed
+# del) must not wedge the channel: the agent aborts it when it leaves.
+"$DPCHAN" "$tmp/gw1.sock" <<<"begin
+del sa 999999" >/dev/null 2>&1
+if "$DPCHAN" "$tmp/gw1.sock" <<<"begin
+abort
+expect agent.aborted_transactions >= 1" >"$tmp/txn" 2>&1; then
+  ok "an abandoned transaction is aborted when its client leaves"
+else
+  bad "abandoned transaction: $(cat "$tmp/txn")"
+fi
+
 echo "$passed passed, $failed failed"
 ((failed == 0))
