@@ -104,6 +104,12 @@ void Agent::step(int timeout_ms) {
     for (unsigned i = 0; i < n; i++) resolve(keys[i]);
   }
   const uint64_t now = rte_rdtsc();
+  if (cfg_.acquire != nullptr) {
+    AcquireRequest reqs[32];
+    while ((n = rte_ring_dequeue_burst_elem(cfg_.acquire, reqs, sizeof(AcquireRequest), 32, nullptr)) > 0) {
+      for (unsigned i = 0; i < n; i++) acquire(reqs[i], now);
+    }
+  }
   if (now - last_scan_tsc_ > tsc_hz_ / 10) {
     last_scan_tsc_ = now;
     scan_lifetimes();
@@ -151,6 +157,32 @@ api::Reply Agent::handle(api::Message& m) {
     return api::Reply{};
   }
   return state_.handle(m);
+}
+
+void Agent::acquire(const AcquireRequest& r, uint64_t now) {
+  auto [it, fresh] = acquired_.try_emplace(r.policy_id, now);
+  if (!fresh) {
+    if (now - it->second < tsc_hz_) return;
+    it->second = now;
+  }
+  if (acquired_.size() > 65536) acquired_.clear();  // bounded; at worst a repeat event
+  // The selector is the packet's own (RFC 4301 section 5.1.1's "populate
+  // from packet"): host prefixes, its protocol and ports.
+  api::Acquire ev;
+  ev.policy_id = r.policy_id;
+  const FlowKey& k = r.key;
+  const size_t n = k.v6 ? 16 : 4;
+  ev.selector.src.addr.family = ev.selector.dst.addr.family = k.v6 ? api::Family::kIpv6 : api::Family::kIpv4;
+  std::copy(k.src, k.src + n, ev.selector.src.addr.bytes.begin());
+  std::copy(k.dst, k.dst + n, ev.selector.dst.addr.bytes.begin());
+  ev.selector.src.len = ev.selector.dst.len = static_cast<uint8_t>(n * 8);
+  ev.selector.proto = k.proto;
+  if (k.has_ports()) {
+    ev.selector.src_ports = {k.sport(), k.sport()};
+    ev.selector.dst_ports = {k.dport(), k.dport()};
+  }
+  server_->broadcast(ev);
+  ++acquires_;
 }
 
 void Agent::send_frame(uint16_t port, rte_mbuf* m) {
@@ -497,6 +529,7 @@ api::Stats Agent::stats() const {
   add("agent.events", events_);
   add("agent.publishes", state_.publishes());
   add("agent.aborted_transactions", aborted_txns_);
+  add("agent.acquires", acquires_);
   add("agent.sas", state_.sas().size());
   return s;
 }

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct AgentConfig {
   rte_mempool* pool = nullptr;
   rte_ring* punt = nullptr;
   rte_ring* resolve = nullptr;
+  rte_ring* acquire = nullptr;  // AcquireRequest from the workers
   NeighbourTable* neighbours = nullptr;
   const Published<TableSet>* tables = nullptr;
   const std::vector<std::unique_ptr<Worker>>* workers = nullptr;
@@ -76,6 +78,11 @@ class Agent {
   TelemetryMailbox* telemetry_ = nullptr;
   // Counters of the agent's own work.
   uint64_t arp_replies_ = 0, nd_replies_ = 0, resolutions_ = 0, punts_ = 0, events_ = 0;
+  // acquire turns a worker's request into an acquire event, at most one
+  // per policy a second.
+  void acquire(const AcquireRequest& r, uint64_t now);
+  std::unordered_map<uint32_t, uint64_t> acquired_;  // policy id -> last event (TSC)
+  uint64_t acquires_ = 0;
   uint64_t txn_owner_ = 0;     // the peer whose transaction is open
   uint64_t aborted_txns_ = 0;  // transactions aborted because their client left
 };

@@ -169,8 +169,10 @@ int run(const Options& opt, std::vector<std::string> eal) {
     rte_ring* punt = rte_ring_create("pc_punt", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
     rte_ring* resolve =
         rte_ring_create_elem("pc_resolve", sizeof(NeighbourKey), 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    rte_ring* acquire =
+        rte_ring_create_elem("pc_acquire", sizeof(AcquireRequest), 256, SOCKET_ID_ANY, RING_F_SC_DEQ);
     NeighbourTable neighbours(4096, rte_get_tsc_hz());
-    if (punt == nullptr || resolve == nullptr) {
+    if (punt == nullptr || resolve == nullptr || acquire == nullptr) {
       std::fprintf(stderr, "portcullis-dataplane: cannot create rings: %s\n", rte_strerror(rte_errno));
       rte_eal_cleanup();
       return 1;
@@ -197,6 +199,7 @@ int run(const Options& opt, std::vector<std::string> eal) {
       wc.neighbours = &neighbours;
       wc.punt = punt;
       wc.resolve = resolve;
+      wc.acquire = acquire;
       wc.stop = &g_stop;
       wc.idle_sleep_us = opt.idle_sleep_us;
       if (i == 0) wc.agent_tx = agent_tx;
@@ -210,6 +213,7 @@ int run(const Options& opt, std::vector<std::string> eal) {
     ac.pool = pool;
     ac.punt = punt;
     ac.resolve = resolve;
+    ac.acquire = acquire;
     ac.neighbours = &neighbours;
     ac.tables = &tables;
     ac.workers = &workers;

@@ -23,7 +23,8 @@ using esp::load16;
 using esp::load32;
 
 Worker::Worker(const WorkerConfig& cfg, crypto::Engine& engine)
-    : cfg_(cfg), esp_(engine), icmp_limit_(rte_get_tsc_hz(), cfg.icmp_rate, cfg.icmp_burst) {
+    : cfg_(cfg), esp_(engine), icmp_limit_(rte_get_tsc_hz(), cfg.icmp_rate, cfg.icmp_burst),
+      acquire_limit_(rte_get_tsc_hz(), 100, 10) {
   out_pkts_.reserve(kBurst);
   esp_pkts_.reserve(kStage);
   in_pkts_.reserve(kBurst);
@@ -172,6 +173,10 @@ void Worker::outbound(const TableSet& ts, uint16_t rx_port) {
       continue;
     }
     if (p->sa == nullptr) {  // protect, but no SA yet: the daemon must acquire one
+      if (cfg_.acquire != nullptr && acquire_limit_.allow(rte_rdtsc())) {
+        AcquireRequest req{p->id, keys[i]};
+        rte_ring_enqueue_elem(cfg_.acquire, &req, sizeof req);  // full: the agent is behind; drop it
+      }
       drop(m, DropReason::kNoSa);
       continue;
     }

@@ -27,6 +27,7 @@
 #include "dataplane/ipsec/esp_worker.h"
 #include "dataplane/pipeline/table_set.h"
 #include "dataplane/pipeline/too_big.h"
+#include "dataplane/tables/flow_key.h"
 #include "dataplane/tables/neighbours.h"
 
 struct rte_mbuf;
@@ -46,6 +47,13 @@ struct WorkerStats {
   std::atomic<uint64_t> fragmented{0}, fragments{0};
 };
 
+// AcquireRequest: a packet matched a protect policy that has no SA
+// (RFC 4301 section 5.1): the agent tells the daemon, which negotiates one.
+struct AcquireRequest {
+  uint32_t policy_id = 0;
+  FlowKey key;
+};
+
 struct WorkerConfig {
   unsigned index = 0;       // also the RCU reader id
   uint16_t queue = 0;       // RX and TX queue on every port
@@ -55,6 +63,7 @@ struct WorkerConfig {
   const NeighbourTable* neighbours = nullptr;
   rte_ring* punt = nullptr;     // mbufs for the agent (multi-producer)
   rte_ring* resolve = nullptr;  // NeighbourKey requests for the agent
+  rte_ring* acquire = nullptr;  // AcquireRequest for the agent (multi-producer)
   // agent_tx, when set, holds frames the agent wants sent (ARP, ND,
   // injected IKE), each with m->port set; this worker transmits them on its
   // own queue. The agent then needs no queue of its own: a queue it did not
@@ -132,6 +141,7 @@ class Worker {
   std::array<MtuSlot, kMtuSlots> mtu_cache_{};
   uint64_t mtu_gen_ = ~0ull;
   IcmpRateLimiter icmp_limit_;
+  IcmpRateLimiter acquire_limit_;  // acquire requests, 100 a second
 };
 
 }  // namespace portcullis::dp

@@ -9,6 +9,7 @@
 //   policy ID out SRCPFX DSTPFX protect SA_ID|bypass|discard [prio N]
 //        [first N] [lease N]
 //   neigh IP MAC port ID       a static neighbour (never ages)
+//   await EVENT MS             wait for an event (acquire, sa_expire, punt); print it
 //   lease SA_ID N              sa_update: the outbound SA may use sequence numbers up to N
 //   del sa ID | del policy ID
 //   begin | commit | abort
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "control/api/client.h"
+#include "control/api/format.h"
 
 namespace api = portcullis::ctl::api;
 
@@ -174,6 +176,19 @@ int main(int argc, char** argv) {
         if (w.at(3) != "port") throw std::runtime_error("expected 'port ID' after the MAC");
         m.port_id = static_cast<uint16_t>(std::stoul(w.at(4)));
         check(c.call(m), line);
+      } else if (cmd == "await") {
+        // await acquire|sa_expire MS: wait for that event, print it
+        const std::string want = w.at(1);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::stoul(w.at(2)));
+        bool got = false;
+        while (!got && std::chrono::steady_clock::now() < deadline) {
+          auto ev = c.poll_event(50);
+          if (ev && api::type_name(api::type_of(*ev)) == want) {
+            std::printf("%s\n", api::to_string(*ev).c_str());
+            got = true;
+          }
+        }
+        if (!got) throw std::runtime_error("no " + want + " event in " + w.at(2) + " ms");
       } else if (cmd == "lease") {
         // lease SA_ID N: raise an outbound SA's sequence lease
         api::SaUpdate m;

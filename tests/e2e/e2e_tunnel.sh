@@ -341,6 +341,22 @@ tcp_one "ipv4 in ipv6: TCP hA -> hB" hA hB 10.2.0.2 5203
 
 echo "--- gw1 counters"
 "$DPCHAN" "$tmp/gw1.sock" <<<"stats drop." | awk '$2 != 0'
+# Acquire: a protect policy whose SA is missing drops the packet and
+# tells the daemon (here dpchan, waiting for the event) which flow wants one.
+"$DPCHAN" "$tmp/gw1.sock" >"$tmp/acquire" 2>&1 <<<"policy 77 out 10.1.0.0/24 10.9.0.0/24 protect 777 prio 5
+await acquire 5000" &
+acq=$!
+sleep 0.5
+in_ns hA ping -c 3 -i 0.2 -W 1 10.9.0.1 >/dev/null 2>&1
+wait "$acq"
+if grep -q "policy=77" "$tmp/acquire" && grep -q "10.1.0.2/32" "$tmp/acquire" && grep -q "10.9.0.1/32" "$tmp/acquire"; then
+  ok "acquire: $(head -1 "$tmp/acquire")"
+else
+  bad "acquire: $(cat "$tmp/acquire")"
+fi
+"$DPCHAN" "$tmp/gw1.sock" <<<"del policy 77
+expect drop.no_sa >= 3" >/dev/null 2>&1 && ok "acquire: the packets were dropped as no_sa" || bad "acquire: no_sa not counted"
+
 # A client that stops inside a transaction (dpchan exits on the failed
 # del) must not wedge the channel: the agent aborts it when it leaves.
 "$DPCHAN" "$tmp/gw1.sock" <<<"begin
