@@ -1,6 +1,6 @@
 # topology.sh: the two-gateway network-namespace topology that the demo
-# (scripts/demo.sh) and the control-plane end-to-end test
-# (tests/e2e/e2e_daemon.sh) share. Source it, set TOPO (a short prefix for
+# (scripts/demo.sh) and the end-to-end tests (tests/e2e/e2e_tunnel.sh,
+# tests/e2e/e2e_daemon.sh) share. Source it, set TOPO (a short prefix for
 # namespace names) and TOPO_DIR (a private directory), then call the
 # functions. Needs root.
 #

@@ -16,57 +16,30 @@ set -uo pipefail
 
 DATAPLANE=${DATAPLANE:?path to portcullis-dataplane}
 DPCHAN=${DPCHAN:?path to dpchan}
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d /tmp/pc-e2e.XXXXXX)
-ns="pce$$"
+TOPO="pce$$"
+TOPO_DIR=$tmp
+# shellcheck source=../../scripts/lib/topology.sh
+source "$SRC/scripts/lib/topology.sh"
+ns=$TOPO
 passed=0
 failed=0
 pids=()
 
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
-  done
-  for n in hA gw1 gw2 hB; do ip netns del "$ns-$n" 2>/dev/null; done
+  topo_stop "${pids[@]}"
+  topo_down
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-in_ns() { local n=$1; shift; ip netns exec "$ns-$n" "$@"; }
+in_ns() { topo_ns "$@"; }
 
-# --- topology -----------------------------------------------------------------
-for n in hA gw1 gw2 hB; do
-  ip netns add "$ns-$n"
-  in_ns "$n" ip link set lo up
-done
-link() {  # link NS1 IF1 NS2 IF2
-  ip link add "$2" netns "$ns-$1" type veth peer name "$4" netns "$ns-$3"
-  in_ns "$1" ip link set "$2" up
-  in_ns "$3" ip link set "$4" up
-}
-link hA a0 gw1 g1p
-link gw1 g1u gw2 g2u
-link gw2 g2p hB b0
-for n in gw1 gw2; do
-  # The gateways' veths belong to DPDK: the kernel must not answer on them.
-  in_ns "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-# veth leaves TCP and UDP checksums for "hardware" to fill in; af_packet
-# hands the data plane the packet as it is, and no hardware follows. The
-# hosts must compute their checksums themselves.
-in_ns hA ethtool -K a0 tx off >/dev/null
-in_ns hB ethtool -K b0 tx off >/dev/null
-in_ns hA ip addr add 10.1.0.2/24 dev a0
-in_ns hA ip route add default via 10.1.0.1
-in_ns hA ip -6 addr add fd00:1::2/64 dev a0 nodad
-in_ns hA ip -6 route add default via fd00:1::1
-in_ns hB ip addr add 10.2.0.2/24 dev b0
-in_ns hB ip route add default via 10.2.0.1
-in_ns hB ip -6 addr add fd00:2::2/64 dev b0 nodad
-in_ns hB ip -6 route add default via fd00:2::1
+# --- topology (scripts/lib/topology.sh) ------------------------------------------
+topo_up
 
 start_gw() {  # start_gw NAME PROTECTED_IF UNPROTECTED_IF
   # Not through in_ns: $! must be the data plane itself, to stop it.
