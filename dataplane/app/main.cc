@@ -17,6 +17,8 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include <sys/prctl.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
@@ -54,6 +56,7 @@ struct Options {
   bool dry_run = false;
   uint32_t mbufs = 16383;
   unsigned idle_sleep_us = 0;
+  bool core_dumps = false;
 };
 
 struct LaunchArg {
@@ -280,10 +283,19 @@ int main(int argc, char** argv) {
   app.add_option("--idle-sleep-us", opt.idle_sleep_us,
                  "idle workers sleep this long (labs, shared CPUs); 0 polls without pause")
       ->capture_default_str();
+  app.add_flag("--core-dumps", opt.core_dumps,
+               "allow core dumps (they would hold SA keys and key schedules); off by default");
   try {
     app.parse(ours, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  // Key schedules live in this process's memory: no core dumps and no
+  // ptrace by other users unless asked for (DESIGN.md, "Keys").
+  if (!opt.core_dumps) {
+    ::prctl(PR_SET_DUMPABLE, 0);
+  } else {
+    std::fprintf(stderr, "portcullis-dataplane: --core-dumps: a core dump will contain key material\n");
   }
   return run(opt, eal);
 }
