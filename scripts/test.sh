@@ -89,12 +89,12 @@ if [[ -z ${SKIP_SANITIZERS:-} ]]; then
 fi
 
 if [[ -z ${SKIP_SANITIZERS:-} ]]; then
-  # The table publisher's reader/writer test under ThreadSanitizer; only
-  # that target is built.
-  echo "== build (TSan: rcu)"
+  # The table publisher's reader/writer test and the telemetry mailbox under
+  # ThreadSanitizer; only those targets are built.
+  echo "== build (TSan: rcu, telemetry_mailbox)"
   if [[ -f build-tsan/build.ninja ]] || meson setup build-tsan --buildtype=debugoptimized -Db_lto=false -Db_sanitize=thread >/dev/null; then
-    if ninja -C build-tsan tests/unit/agent/unit_rcu; then
-      run_meson_test build-tsan tsan --no-rebuild rcu
+    if ninja -C build-tsan tests/unit/agent/unit_rcu tests/unit/agent/unit_telemetry_mailbox; then
+      run_meson_test build-tsan tsan --no-rebuild rcu telemetry_mailbox
     else
       failed=$((failed + 1)); failed_names+=("tsan build")
     fi
