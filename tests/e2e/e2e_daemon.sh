@@ -109,6 +109,9 @@ check "policy list --json: IPv4 and IPv6 protect policies" test "$(j policy list
 check "port list --json: lan protected, wan unprotected" \
   test "$(j port list | jq -r 'map(.name + ":" + .role) | join(",")')" = "lan:protected,wan:unprotected"
 check "stats --json: data plane counters" test "$(j stats | jq -r '.counters | length > 5')" = true
+# --watch refreshes until interrupted; with --json one object a line.
+timeout 2.5 "$CTL" --socket "$TOPO_DIR/gw1/portcullisd.sock" --json stats --watch --interval 1 >"$TOPO_DIR/watch" 2>&1
+check "stats --watch: refreshed at least twice" test "$(jq -c 'select(.counters != null)' "$TOPO_DIR/watch" 2>/dev/null | wc -l)" -ge 2
 check "route add (CLI)" ctl gw1 route add 198.51.100.0/24 --via 192.0.2.254 --port wan
 check "route list --json shows it" test "$(j route list | jq -r '.[] | select(.prefix == "198.51.100.0/24") | .via')" = 192.0.2.254
 check "route add with an unknown port fails with exit 1" bash -c "! $CTL --socket $TOPO_DIR/gw1/portcullisd.sock route add 203.0.113.0/24 --port nope 2>/dev/null"
