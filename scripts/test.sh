@@ -69,7 +69,10 @@ if build build --buildtype=release -Dwerror=true; then
   # Only suites that have tests registered: meson errors on unknown suites.
   present=()
   for s in $suites; do
-    if meson test -C build --list --suite "$s" 2>/dev/null | grep -q ' / '; then present+=("$s"); fi
+    # Read the whole list first: grep -q stopping early would kill meson
+    # with SIGPIPE, and pipefail would then drop the suite.
+    list=$(meson test -C build --list --suite "$s" 2>/dev/null)
+    if grep -q ' / ' <<<"$list"; then present+=("$s"); else echo "test: no tests in suite $s" >&2; fi
   done
   run_suites build release "${present[@]}"
 else
@@ -106,8 +109,11 @@ fi
 if [[ -z ${SKIP_FUZZ:-} ]]; then
   echo "== build (libFuzzer, clang)"
   if CC=clang CXX=clang++ build build-fuzz --buildtype=debugoptimized -Db_lto=false -Dfuzzing=true -Db_lundef=false; then
-    if meson test -C build-fuzz --list --suite fuzz 2>/dev/null | grep -q ' / '; then
+    list=$(meson test -C build-fuzz --list --suite fuzz 2>/dev/null)
+    if grep -q ' / ' <<<"$list"; then
       run_suites build-fuzz fuzz fuzz
+    else
+      failed=$((failed + 1)); failed_names+=("fuzz: no targets listed")
     fi
   else
     failed=$((failed + 1)); failed_names+=("fuzz build")
