@@ -72,7 +72,11 @@ if build build --buildtype=release -Dwerror=true; then
     # Read the whole list first: grep -q stopping early would kill meson
     # with SIGPIPE, and pipefail would then drop the suite.
     list=$(meson test -C build --list --suite "$s" 2>/dev/null)
-    if grep -q ' / ' <<<"$list"; then present+=("$s"); else echo "test: no tests in suite $s" >&2; fi
+    if grep -q ' / ' <<<"$list"; then
+      present+=("$s")
+    else
+      failed=$((failed + 1)); failed_names+=("suite $s: no tests listed")
+    fi
   done
   run_suites build release "${present[@]}"
 else
