@@ -59,6 +59,9 @@ void Worker::run() {
 
 uint32_t Worker::poll_once() {
   const TableSet* ts = cfg_.tables->get();
+  // The neighbour table changes in place; an answer is reused within one
+  // iteration only, so a change takes effect by the next burst.
+  nb_epoch_++;
   uint32_t total = 0;
   rte_mbuf* pkts[kBurst];
   for (uint16_t port : cfg_.ports) {
@@ -100,12 +103,13 @@ void Worker::punt(rte_mbuf* m) {
 
 void Worker::handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, uint16_t n) {
   const PortConf& pc = ts.ports[port < kMaxPorts ? port : 0];
+  if (local_.generation != ts.generation) local_.build(ts);
   out_pkts_.clear();
   in_pkts_.clear();
   for (uint16_t i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    const Classified c = classify(ts, pc, m);
+    const Classified c = classify(local_, pc, m);
     switch (c.verdict) {
       case Verdict::kPunt:
         punt(m);
@@ -332,10 +336,26 @@ void Worker::inbound(const TableSet& ts) {
 // queues it for transmission.
 void Worker::forward(const TableSet& ts, rte_mbuf* m) {
   const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
-  IpAddress dst;
-  dst.v6 = (ip[0] >> 4) == 6;
-  std::memcpy(dst.bytes.data(), ip + (dst.v6 ? 24 : 16), dst.v6 ? 16 : 4);
-  const uint32_t nh = ts.routes ? ts.routes->lookup(dst) : Routes::kNoRoute;
+  const bool v6 = (ip[0] >> 4) == 6;
+  // The destination is kept in registers as two words (IPv4: the address,
+  // zero-extended, and 0), as IpAddress holds it: building an IpAddress on
+  // the stack and reading it back as words stalled store forwarding.
+  uint64_t d0 = 0, d1 = 0;
+  uint32_t nh = Routes::kNoRoute;
+  if (v6) {
+    std::memcpy(&d0, ip + 24, 8);
+    std::memcpy(&d1, ip + 32, 8);
+    if (ts.routes) {
+      Ipv6Bytes b;
+      std::memcpy(b.data(), ip + 24, 16);
+      nh = ts.routes->lookup6(b);
+    }
+  } else {
+    uint32_t d;
+    std::memcpy(&d, ip + 16, 4);
+    d0 = d;
+    if (ts.routes) nh = ts.routes->lookup4(d);
+  }
   if (nh == Routes::kNoRoute) {
     drop(m, DropReason::kNoRoute);
     return;
@@ -345,14 +365,34 @@ void Worker::forward(const TableSet& ts, rte_mbuf* m) {
     drop(m, hop.port_id >= kMaxPorts ? DropReason::kNoRoute : DropReason::kTooBig);
     return;
   }
-  NeighbourKey key{hop.port_id, hop.connected ? dst : hop.gateway};
+  // The neighbour: the destination itself on a connected route, else the
+  // gateway (read from the route table, not just written: no stall).
+  bool n6 = v6;
+  uint64_t n0 = d0, n1 = d1;
+  if (!hop.connected) {
+    n6 = hop.gateway.v6;
+    std::memcpy(&n0, hop.gateway.bytes.data(), 8);
+    std::memcpy(&n1, hop.gateway.bytes.data() + 8, 8);
+  }
+  const uint16_t nport = hop.port_id;
+  NeighbourSlot& slot =
+      nb_cache_[(n0 >> 24 ^ n0 >> 56 ^ n1 >> 56 ^ nport) & (kNbSlots - 1)];
   rte_ether_addr mac;
-  const uint64_t now = rte_rdtsc();
-  if (!usable(cfg_.neighbours->lookup(key, &mac, now))) {
-    // Ask the agent to resolve it (it deduplicates); this packet is lost.
-    rte_ring_enqueue_elem(cfg_.resolve, &key, sizeof(key));
-    drop(m, DropReason::kNoNeighbour);
-    return;
+  if (slot.epoch == nb_epoch_ && slot.a0 == n0 && slot.a1 == n1 && slot.port == nport &&
+      slot.v6 == n6) [[likely]] {
+    mac = slot.mac;
+  } else {
+    NeighbourKey key{nport, {}};
+    key.ip.v6 = n6;
+    std::memcpy(key.ip.bytes.data(), &n0, 8);
+    std::memcpy(key.ip.bytes.data() + 8, &n1, 8);
+    if (!usable(cfg_.neighbours->lookup(key, &mac, rte_rdtsc()))) {
+      // Ask the agent to resolve it (it deduplicates); this packet is lost.
+      rte_ring_enqueue_elem(cfg_.resolve, &key, sizeof(key));
+      drop(m, DropReason::kNoNeighbour);
+      return;
+    }
+    slot = {nb_epoch_, n0, n1, nport, n6, mac};
   }
   auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
   if (eth == nullptr) {
@@ -361,7 +401,7 @@ void Worker::forward(const TableSet& ts, rte_mbuf* m) {
   }
   eth->dst_addr = mac;
   eth->src_addr = ts.ports[hop.port_id].mac;
-  eth->ether_type = rte_cpu_to_be_16(dst.v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+  eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
   TxQueue& q = tx_[hop.port_id];
   q.pkts[q.n++] = m;
   if (q.n == std::size(q.pkts)) flush_tx();
