@@ -90,8 +90,10 @@ class Worker {
  private:
   void handle_burst(const TableSet& ts, uint16_t port, rte_mbuf** pkts, uint16_t n);
   void outbound(const TableSet& ts, uint16_t rx_port);
-  uint32_t sa_limit(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m);
-  uint32_t sa_limit_miss(const TableSet& ts, const SaOutbound* sa, const rte_mbuf* m);
+  uint32_t sa_limit(const TableSet& ts, SaOutbound* sa, const rte_mbuf* m);
+  uint32_t sa_limit_miss(const TableSet& ts, SaOutbound* sa, const rte_mbuf* m);
+  void prefetch_sas(const SpdPolicy* const* pol, size_t n);
+  static constexpr uint64_t kNoteGenMask = (uint64_t{1} << 48) - 1;
   void too_big(const TableSet& ts, uint16_t rx_port, rte_mbuf* m, SaOutbound* sa, uint32_t limit);
   void stage_esp(const TableSet& ts, rte_mbuf* m, SaOutbound* sa);
   void seal_staged(const TableSet& ts);
@@ -120,17 +122,6 @@ class Worker {
   };
   std::vector<TxQueue> tx_;  // indexed by port id
   uint64_t last_resolve_tsc_ = 0;
-  // Each SA's tunnel MTU for the TableSet generation mtu_gen_: a small
-  // direct-mapped cache owned by this worker, so that the per-packet size
-  // check is a lookup and one compare, and the route and port MTU are
-  // consulted once per SA per published table set.
-  struct MtuSlot {
-    const SaOutbound* sa = nullptr;
-    uint32_t limit = 0;
-  };
-  static constexpr size_t kMtuSlots = 256;
-  std::array<MtuSlot, kMtuSlots> mtu_cache_{};
-  uint64_t mtu_gen_ = ~0ull;
   IcmpRateLimiter icmp_limit_;
   // Neighbours forward resolved in this poll_once (slots of an older epoch
   // are empty): packets of a burst mostly share a few next hops, and a full
