@@ -35,8 +35,9 @@ struct rte_ring;
 
 namespace portcullis::dp {
 
-// WorkerStats are one worker's counters; the worker writes them, others
-// read them (relaxed, possibly a little stale).
+// WorkerStats are one worker's counters; only the worker writes them
+// (relaxed load and store, no locked add), others read them (relaxed,
+// possibly a little stale).
 struct WorkerStats {
   std::atomic<uint64_t> rx{0}, tx{0};
   std::atomic<uint64_t> outbound{0}, inbound{0}, bypass{0}, local{0}, punted{0};
@@ -102,6 +103,7 @@ class Worker {
   uint32_t sa_limit(const TableSet& ts, SaOutbound* sa, const rte_mbuf* m);
   uint32_t sa_limit_miss(const TableSet& ts, SaOutbound* sa, const rte_mbuf* m);
   void prefetch_sas(const SpdPolicy* const* pol, size_t n);
+  void prefetch_in_sas();
   static constexpr uint64_t kNoteGenMask = (uint64_t{1} << 48) - 1;
   void too_big(const TableSet& ts, uint16_t rx_port, rte_mbuf* m, SaOutbound* sa, uint32_t limit);
   void stage_esp(const TableSet& ts, rte_mbuf* m, SaOutbound* sa);
@@ -133,9 +135,10 @@ class Worker {
   uint64_t last_resolve_tsc_ = 0;
   IcmpRateLimiter icmp_limit_;
   IcmpRateLimiter acquire_limit_;  // acquire requests, 100 a second
-  // Neighbours forward resolved in this poll_once (slots of an older epoch
-  // are empty): packets of a burst mostly share a few next hops, and a full
-  // seqlocked hash lookup per packet cost 10-17 % of a worker.
+  // Neighbours forward resolved lately (slots of an older epoch are empty;
+  // poll_once starts a new epoch every kNbCacheUs): packets mostly share a
+  // few next hops, and a full seqlocked hash lookup per packet cost 10-17 %
+  // of a worker.
   struct NeighbourSlot {
     uint64_t epoch = 0;
     uint64_t a0 = 0, a1 = 0;  // the address's 16 bytes as IpAddress holds them
@@ -146,6 +149,9 @@ class Worker {
   static constexpr size_t kNbSlots = 16;
   std::array<NeighbourSlot, kNbSlots> nb_cache_{};
   uint64_t nb_epoch_ = 1;
+  uint64_t nb_epoch_tsc_ = 0;
+  uint64_t nb_cache_cycles_ = 0;
+  static constexpr uint64_t kNbCacheUs = 20;
   LocalAddrs local_;  // the gateway's addresses, rebuilt per TableSet generation
 };
 
