@@ -429,20 +429,3 @@ TEST(IcmpRateLimiter, BurstThenRate) {
 
 }  // namespace
 }  // namespace portcullis
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  const std::string prefix = "portcullis_unit_too_big_" + std::to_string(getpid());
-  std::vector<std::string> args = {
-      argv[0],         "--no-huge", "--no-shconf",       "--no-pci", "-l", "0",
-      "--file-prefix", prefix,      "--log-level=error", "-m",       "64"};
-  std::vector<char*> cargs;
-  for (std::string& a : args) cargs.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
-    std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-    return 1;
-  }
-  const int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
-  return rc;
-}

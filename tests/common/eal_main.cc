@@ -1,7 +1,9 @@
-// eal_main.cc: main() for the table tests. rte_acl, rte_lpm, rte_lpm6 and
-// mbuf pools allocate from the EAL heap, so EAL is brought up once per test
-// binary, without hugepages, PCI or shared config, under a file prefix of
-// its own so that binaries running in parallel do not collide.
+// eal_main.cc: main() for the unit tests that need EAL (the tables, the
+// pipeline's too-big path). rte_acl, rte_lpm, rte_lpm6 and mbuf pools
+// allocate from the EAL heap, so EAL is brought up once per test binary,
+// without hugepages, PCI or shared config, under a file prefix of its own
+// (the binary's name and pid) so that binaries running in parallel do not
+// collide. Link it as eal_main_src with gtest without its main.
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -13,7 +15,9 @@
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const std::string prefix = "portcullis_unit_tables_" + std::to_string(getpid());
+  std::string name = argv[0];
+  name = name.substr(name.find_last_of('/') + 1);
+  const std::string prefix = "portcullis_" + name + "_" + std::to_string(getpid());
   // -m: the LPM tries alone take 64 MiB per family.
   std::vector<std::string> args = {
       argv[0],         "--no-huge", "--no-shconf",       "--no-pci", "-l", "0",
