@@ -534,13 +534,12 @@ void Daemon::reconcile() {
     status_[name].installed = true;
     status_[name].state = "up";
     status_[name].error.clear();
+    const config::Tunnel& t = *cfg_.find_tunnel(name);
+    char spi[16];
+    std::snprintf(spi, sizeof spi, "%08x", t.manual.spi_out);
     add_event("tunnel", "info", name, 0,
-              "installed: SPI out 0x" + [&] {
-                char b[16];
-                std::snprintf(b, sizeof b, "%08x", cfg_.find_tunnel(name)->manual.spi_out);
-                return std::string(b);
-              }() + ", key " + store_.tunnels[name].key_out_fp + ", sequence from " +
-                  std::to_string(store_.tunnels[name].lease - lease_chunk(*cfg_.find_tunnel(name)) + 1));
+              std::string("installed: SPI out 0x") + spi + ", key " + store_.tunnels[name].key_out_fp +
+                  ", sequence from " + std::to_string(store_.tunnels[name].lease - lease_chunk(t) + 1));
   }
   // Forget records of tunnels that are gone and hold nothing.
   for (auto it = store_.tunnels.begin(); it != store_.tunnels.end();) {
