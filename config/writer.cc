@@ -16,8 +16,31 @@ namespace {
 // and the control characters other than tab are escaped.
 std::string str(std::string_view s) {
   std::string out = "\"";
-  for (const char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      // Non-ASCII as \uXXXX / \UXXXXXXXX escapes: toml_guard refuses some
+      // code points as raw text (toml++ 3.3 mishandles them), not as escapes.
+      const size_t len = u >= 0xF0 ? 4 : u >= 0xE0 ? 3 : u >= 0xC0 ? 2 : 1;
+      uint32_t cp = len == 4 ? (u & 0x07u) : len == 3 ? (u & 0x0Fu) : len == 2 ? (u & 0x1Fu) : 0xFFFDu;
+      bool ok = len > 1 && i + len <= s.size();
+      for (size_t k = 1; ok && k < len; ++k) {
+        const auto b = static_cast<unsigned char>(s[i + k]);
+        ok = (b & 0xC0) == 0x80;
+        cp = (cp << 6) | (b & 0x3Fu);
+      }
+      if (!ok) cp = 0xFFFD;  // not UTF-8: the replacement character
+      char buf[16];
+      if (cp > 0xFFFF) {
+        std::snprintf(buf, sizeof buf, "\\U%08x", cp);
+      } else {
+        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+      }
+      out += buf;
+      if (ok) i += len - 1;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
