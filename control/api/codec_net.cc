@@ -111,8 +111,8 @@ void encode_body(const NeighAdd& m, TlvWriter& w) {
   w.bytes(Attr::kMac, m.mac);
 }
 
-// decode_neigh reads the attributes NeighAdd and NeighDel share, and the
-// address for NeighAdd.
+// decode_neigh reads the attributes NeighAdd and NeighDel share (port and
+// address), and the MAC for NeighAdd.
 template <typename Neigh>
 void decode_neigh(AttrParser& p, Neigh& m) {
   Tlv a;

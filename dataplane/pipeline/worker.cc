@@ -29,6 +29,16 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// prefetch_key_schedule: the AES round keys (the first three lines) and
+// the salt; the GHASH key powers are read by IPsec-MB itself.
+inline void prefetch_key_schedule(const crypto::KeySchedule* ks) {
+  const auto* k = reinterpret_cast<const char*>(ks);
+  rte_prefetch0(k);
+  rte_prefetch0(k + 64);
+  rte_prefetch0(k + 128);
+  rte_prefetch0(ks->salt());
+}
+
 }  // namespace
 
 using esp::load16;
@@ -280,13 +290,7 @@ void Worker::prefetch_sas(const SpdPolicy* const* pol, size_t n) {
     const SaOutbound* sa = pol[i] != nullptr ? pol[i]->sa : nullptr;
     if (sa == nullptr || sa == prev || sa->ks == nullptr) continue;
     prev = sa;
-    // AES-128 round keys (the first three lines) and the salt; the GHASH
-    // key powers are read by IPsec-MB itself.
-    const auto* k = reinterpret_cast<const char*>(sa->ks);
-    rte_prefetch0(k);
-    rte_prefetch0(k + 64);
-    rte_prefetch0(k + 128);
-    rte_prefetch0(sa->ks->salt());
+    prefetch_key_schedule(sa->ks);
   }
 }
 
@@ -305,11 +309,7 @@ void Worker::prefetch_in_sas() {
   for (const SaInbound* sa : in_sas_) {
     if (sa == nullptr || sa == prev || sa->ks == nullptr) continue;
     prev = sa;
-    const auto* k = reinterpret_cast<const char*>(sa->ks);
-    rte_prefetch0(k);
-    rte_prefetch0(k + 64);
-    rte_prefetch0(k + 128);
-    rte_prefetch0(sa->ks->salt());
+    prefetch_key_schedule(sa->ks);
   }
 }
 
