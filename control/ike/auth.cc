@@ -1,0 +1,2 @@
+// auth.cc: see auth.h (being written).
+#include "control/ike/auth.h"

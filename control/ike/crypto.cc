@@ -1,0 +1,2 @@
+// crypto.cc: see crypto.h (being written).
+#include "control/ike/crypto.h"

@@ -1,0 +1,2 @@
+// message.cc: see message.h (being written).
+#include "control/ike/message.h"

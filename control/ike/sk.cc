@@ -1,0 +1,2 @@
+// sk.cc: see sk.h (being written).
+#include "control/ike/sk.h"
