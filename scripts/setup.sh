@@ -19,6 +19,11 @@ PACKAGES=(
   dpdk-dev python3-matplotlib
   # The e2e tests: setpriv (socket permission checks), groupadd.
   util-linux passwd
+  # IKEv2 interop (tests/interop/ike/): strongSwan's charon with userspace
+  # ESP (kernel-libipsec, in libcharon-extra-plugins), swanctl; the openssl
+  # CLI for the lab PKI (scripts/ike-pki.sh).
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  libstrongswan-standard-plugins libstrongswan-extra-plugins openssl
 )
 
 missing=()
