@@ -53,7 +53,9 @@ std::optional<ctl::api::KeyBytes> read_secret_file(const std::string& path, size
     return std::nullopt;
   };
   const std::string want =
-      std::to_string(expected_len) + " bytes (" + std::to_string(expected_len * 2) + " hex digits)";
+      expected_len == 0
+          ? "at least " + std::to_string(kMinPskLen) + " bytes (" + std::to_string(kMinPskLen * 2) + " hex digits)"
+          : std::to_string(expected_len) + " bytes (" + std::to_string(expected_len * 2) + " hex digits)";
 
   // O_NOFOLLOW: a link could be repointed after the config was checked.
   // O_NONBLOCK: opening a FIFO must not hang the daemon; fstat refuses it.
@@ -126,10 +128,10 @@ std::optional<ctl::api::KeyBytes> read_secret_file(const std::string& path, size
   if (digits % 2 != 0) {
     return fail("has an odd number of hex digits (" + std::to_string(digits) + "); each byte takes two");
   }
-  if (digits / 2 != expected_len) {
+  if (expected_len == 0 ? digits / 2 < kMinPskLen : digits / 2 != expected_len) {
     return fail("holds " + std::to_string(digits / 2) + " bytes of key; expected " + want);
   }
-  return ctl::api::KeyBytes(std::span<const uint8_t>(key.a.data(), expected_len));
+  return ctl::api::KeyBytes(std::span<const uint8_t>(key.a.data(), digits / 2));
 }
 
 }  // namespace portcullis::config

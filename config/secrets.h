@@ -15,7 +15,8 @@
 namespace portcullis::config {
 
 // read_secret_file returns the key held in `path`, which must be exactly
-// `expected_len` bytes. It refuses, with *error (if not null) saying what
+// `expected_len` bytes, or, with expected_len 0 (IKE pre-shared keys), at
+// least kMinPskLen bytes. It refuses, with *error (if not null) saying what
 // to change:
 //   - a file whose mode grants group or other any permission (0600 or
 //     stricter is required: chmod 600 FILE);
@@ -28,6 +29,11 @@ namespace portcullis::config {
 // contain the file's content, and every buffer that held it is wiped.
 std::optional<ctl::api::KeyBytes> read_secret_file(const std::string& path, size_t expected_len,
                                                    std::string* error);
+
+// Shortest IKE pre-shared key accepted: 128 bits, as strong as the
+// PRIME profile's AES-128 (RFC 7296 section 2.15 asks for keys as strong
+// as the negotiated ones).
+inline constexpr size_t kMinPskLen = 16;
 
 // Largest key file accepted, in bytes of text: far above any key's hex.
 inline constexpr size_t kMaxSecretFileSize = 4096;
