@@ -235,18 +235,20 @@ int refuse_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* asked) 
 }
 
 // parse_private_key: `source` is the file name or "private key PEM".
-std::unique_ptr<EVP_PKEY, PkeyFree> parse_private_key(const std::string& pem, const std::string& source,
-                                                      std::string& kind, std::string& error) {
+std::unique_ptr<EVP_PKEY, PkeyFree> parse_private_key(const std::string& pem,
+                                                      const std::string& source, std::string& kind,
+                                                      std::string& error) {
   Bio bio = mem_bio(pem);
   bool asked = false;
   Pkey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, refuse_passphrase, &asked) : nullptr);
   ERR_clear_error();
-  if (!key) {
-    error = asked ? source + ": the private key is encrypted; give it unencrypted (the file's mode protects it)"
-                  : source + ": no PEM private key found (expected -----BEGIN PRIVATE KEY----- or -----BEGIN EC "
-                             "PRIVATE KEY-----)";
-    return nullptr;
+  if (!key && asked) {
+    error =
+        source + ": the private key is encrypted; store it unencrypted (its file mode protects it)";
+  } else if (!key) {
+    error = source + ": no PEM private key found (expected -----BEGIN PRIVATE KEY-----)";
   }
+  if (!key) return nullptr;
   if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_ED25519) {
     kind = "ed25519";
   } else if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC) {
@@ -255,7 +257,8 @@ std::unique_ptr<EVP_PKEY, PkeyFree> parse_private_key(const std::string& pem, co
     if (nid == NID_secp384r1) kind = "ecdsa-p384";
   }
   if (kind.empty()) {
-    error = source + ": not a P-256/P-384 EC or Ed25519 key (it is " + describe_key(key.get()) + ")";
+    error =
+        source + ": not a P-256/P-384 EC or Ed25519 key (it is " + describe_key(key.get()) + ")";
     return nullptr;
   }
   return key;
@@ -270,9 +273,11 @@ bool alg_fits_key(EVP_PKEY* key, SigAlg alg, std::string& why) {
   if (id == EVP_PKEY_EC && alg != SigAlg::kEd25519) return true;
   if (id == EVP_PKEY_ED25519 && alg == SigAlg::kEd25519) return true;
   if (id != EVP_PKEY_EC && id != EVP_PKEY_ED25519) {
-    why = "the certificate's key is " + describe_key(key) + "; only EC and Ed25519 keys are supported";
+    why = "the certificate's key is " + describe_key(key) +
+          "; only EC and Ed25519 keys are supported";
   } else {
-    why = std::string("AUTH uses ") + alg_name(alg) + " but the certificate's key is " + describe_key(key);
+    why = std::string("AUTH uses ") + alg_name(alg) + " but the certificate's key is " +
+          describe_key(key);
   }
   return false;
 }
@@ -281,7 +286,8 @@ bool alg_fits_key(EVP_PKEY* key, SigAlg alg, std::string& why) {
 // the peer's log: its OID and OpenSSL's name for it if it parses.
 std::string unknown_alg_reason(ByteSpan alg_id) {
   const unsigned char* p = alg_id.data();
-  std::unique_ptr<X509_ALGOR, AlgorFree> algor(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(alg_id.size())));
+  std::unique_ptr<X509_ALGOR, AlgorFree> algor(
+      d2i_X509_ALGOR(nullptr, &p, static_cast<long>(alg_id.size())));
   ERR_clear_error();
   if (!algor || p != alg_id.data() + alg_id.size()) {
     return "AUTH's AlgorithmIdentifier is not valid DER";
@@ -292,12 +298,13 @@ std::string unknown_alg_reason(ByteSpan alg_id) {
   char oid[80];
   OBJ_obj2txt(oid, sizeof(oid), obj, 1);
   const int nid = OBJ_obj2nid(obj);
-  const std::string named = nid != NID_undef ? std::string(OBJ_nid2ln(nid)) + " (" + oid + ")" : oid;
-  if ((nid == NID_ecdsa_with_SHA256 || nid == NID_ecdsa_with_SHA384 || nid == NID_ecdsa_with_SHA512 ||
-       nid == NID_ED25519) &&
+  const std::string named =
+      nid != NID_undef ? std::string(OBJ_nid2ln(nid)) + " (" + oid + ")" : oid;
+  if ((nid == NID_ecdsa_with_SHA256 || nid == NID_ecdsa_with_SHA384 ||
+       nid == NID_ecdsa_with_SHA512 || nid == NID_ED25519) &&
       ptype != V_ASN1_UNDEF) {
-    return "AUTH's AlgorithmIdentifier " + named + " carries parameters, which must be absent (RFC 5758 section "
-                                                   "3.2, RFC 8410 section 3)";
+    return "AUTH's AlgorithmIdentifier " + named +
+           " has parameters, which must be absent (RFC 5758 section 3.2, RFC 8410 section 3)";
   }
   return "AUTH's signature algorithm " + named +
          " is not supported (ECDSA with SHA-256/384/512 or Ed25519)";
@@ -350,9 +357,10 @@ bool parse_auth_data(ByteSpan auth_data, SigAlg& alg, ByteSpan& signature, std::
 
 bool verify_signature(EVP_PKEY* key, SigAlg alg, ByteSpan signature, ByteSpan octets) {
   MdCtx ctx(EVP_MD_CTX_new());
-  const bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(alg), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx.get(), data_or_dummy(signature), signature.size(), data_or_dummy(octets),
-                                   octets.size()) == 1;
+  const bool ok = ctx &&
+                  EVP_DigestVerifyInit(ctx.get(), nullptr, digest_for(alg), nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx.get(), data_or_dummy(signature), signature.size(),
+                                   data_or_dummy(octets), octets.size()) == 1;
   ERR_clear_error();
   return ok;
 }
@@ -363,7 +371,8 @@ bool verify_auth_with_key(EVP_PKEY* key, ByteSpan auth_data, ByteSpan octets, st
   if (!parse_auth_data(auth_data, alg, signature, why)) return false;
   if (!alg_fits_key(key, alg, why)) return false;
   if (!verify_signature(key, alg, signature, octets)) {
-    why = std::string("AUTH's ") + alg_name(alg) + " signature does not verify with the certificate's key";
+    why = std::string("AUTH's ") + alg_name(alg) +
+          " signature does not verify with the certificate's key";
     return false;
   }
   return true;
@@ -374,8 +383,8 @@ bool verify_auth_with_key(EVP_PKEY* key, ByteSpan auth_data, ByteSpan octets, st
 // Section 2.15: InitiatorSignedOctets = RealMessage1 | NonceRData |
 // MACedIDForI, MACedIDForI = prf(SK_pi, RestOfInitIDPayload); the
 // responder's mirror image uses SK_pr and the initiator's nonce.
-std::vector<uint8_t> signed_octets(const Prf& prf, ByteSpan message, ByteSpan peer_nonce, ByteSpan sk_p,
-                                   ByteSpan id_body) {
+std::vector<uint8_t> signed_octets(const Prf& prf, ByteSpan message, ByteSpan peer_nonce,
+                                   ByteSpan sk_p, ByteSpan id_body) {
   const SecretBytes maced_id = prf.compute(sk_p, id_body);
   std::vector<uint8_t> out;
   out.reserve(message.size() + peer_nonce.size() + maced_id.size());
@@ -575,7 +584,8 @@ bool Certificate::matches_id(uint8_t id_type, ByteSpan id_data) const {
       // differs only in string type or case of a printable string still
       // names the same subject (RFC 5280 section 7.1).
       const unsigned char* p = id_data.data();
-      std::unique_ptr<X509_NAME, NameFree> name(d2i_X509_NAME(nullptr, &p, static_cast<long>(id_data.size())));
+      std::unique_ptr<X509_NAME, NameFree> name(
+          d2i_X509_NAME(nullptr, &p, static_cast<long>(id_data.size())));
       ERR_clear_error();
       if (!name || p != id_data.data() + id_data.size()) return false;
       return X509_NAME_cmp(name.get(), X509_get_subject_name(x)) == 0;
@@ -593,7 +603,9 @@ bool Certificate::matches_id(uint8_t id_type, ByteSpan id_data) const {
   }
 }
 
-std::vector<uint8_t> Certificate::public_key_sha1() const { return spki_sha1(static_cast<X509*>(x509_)); }
+std::vector<uint8_t> Certificate::public_key_sha1() const {
+  return spki_sha1(static_cast<X509*>(x509_));
+}
 
 bool Certificate::verify_auth(ByteSpan auth_data, ByteSpan octets, std::string& why) const {
   EVP_PKEY* key = X509_get0_pubkey(static_cast<X509*>(x509_));
@@ -652,7 +664,8 @@ std::unique_ptr<TrustStore> TrustStore::from_pem(const std::string& pem, std::st
   return out;
 }
 
-bool TrustStore::verify(const Certificate& leaf, const std::vector<const Certificate*>& intermediates,
+bool TrustStore::verify(const Certificate& leaf,
+                        const std::vector<const Certificate*>& intermediates,
                         std::string& why) const {
   // Certificate keeps its X509 to itself, so the chain is rebuilt from
   // DER; verification happens once per IKE_AUTH, where this is no cost.
@@ -682,7 +695,8 @@ bool TrustStore::verify(const Certificate& leaf, const std::vector<const Certifi
   // we do not (gateway certificates often carry serverAuth for other
   // clients); the keyUsage bit is checked below. Validity times are
   // checked against the current time by default.
-  if (X509_STORE_CTX_init(ctx.get(), static_cast<X509_STORE*>(store_), x.get(), untrusted.get()) != 1 ||
+  if (X509_STORE_CTX_init(ctx.get(), static_cast<X509_STORE*>(store_), x.get(), untrusted.get()) !=
+          1 ||
       X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_ANY) != 1) {
     ERR_clear_error();
     why = "cannot set up certificate verification";
