@@ -26,7 +26,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include "control/ike/auth_internal.h"
@@ -69,8 +68,7 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 
-// A certificate or key file is a few kilobytes; the limit only keeps a
-// misconfigured path (a device, a log) from being read without end.
+// A certificate or key file is a few kilobytes; see read_file.
 constexpr size_t kMaxPemFile = 1 << 20;
 
 // RFC 7296 section 2.15: the PSK is first keyed into the PRF with this
@@ -128,23 +126,31 @@ const uint8_t* data_or_dummy(ByteSpan s) {
 }
 
 // read_file reads a PEM file whole. False with `error` naming the file.
+// One read into a buffer sized for the largest file we take: growing a
+// string as it fills would leave copies of key bytes in freed memory, and
+// the bound stops a path to a device from being read without end.
 bool read_file(const std::string& path, std::string& out, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot open: " + std::strerror(errno);
     return false;
   }
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  out.resize(kMaxPemFile + 1);
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  const auto got = static_cast<size_t>(in.gcount());
   if (in.bad()) {
+    crypto::wipe(out.data(), got);
+    out.clear();
     error = path + ": read error: " + std::strerror(errno);
     return false;
   }
-  if (out.size() > kMaxPemFile) {
-    crypto::wipe(out.data(), out.size());
+  if (got > kMaxPemFile) {
+    crypto::wipe(out.data(), got);
     out.clear();
     error = path + ": larger than 1 MiB; expected a PEM file";
     return false;
   }
+  out.resize(got);  // shrinking keeps the buffer, which the caller wipes
   return true;
 }
 

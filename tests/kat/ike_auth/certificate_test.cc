@@ -77,6 +77,9 @@ TEST(Certificate, LoadNamesTheFile) {
   const std::string bad = dir.write("bad.pem", "not a certificate\n");
   EXPECT_EQ(Certificate::load(bad, error), nullptr);
   EXPECT_EQ(error.rfind(bad + ": no PEM certificate", 0), 0u) << error;
+  const std::string big = dir.write("big.pem", std::string((1 << 20) + 1, 'A'));
+  EXPECT_EQ(Certificate::load(big, error), nullptr);
+  EXPECT_EQ(error, big + ": larger than 1 MiB; expected a PEM file");
   EXPECT_EQ(Certificate::load(dir.path() + "/absent.pem", error), nullptr);
   EXPECT_NE(error.find("absent.pem: cannot open"), std::string::npos) << error;
 }
