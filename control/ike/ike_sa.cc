@@ -159,7 +159,12 @@ void IkeSa::receive(const Datagram& d, const Message& m) {
   std::vector<Payload> inner;
   if (!open(d, m, inner)) return;
   last_heard_ = now;
-  if (natt_ && d.remote != remote_ && state_ == State::kEstablished) {
+  if (state_ == State::kInitDone) {
+    // IKE_AUTH, on port 4500 if the initiator saw a NAT: answer from and
+    // to where it came (sections 2.11, 2.23), and put ESP there.
+    local_ = d.local;
+    remote_ = d.remote;
+  } else if (natt_ && d.remote != remote_ && state_ == State::kEstablished) {
     // The peer's NAT mapping changed (section 2.23): answer it there, and
     // send ESP there too once the data plane can move an SA's endpoints.
     log(Severity::kInfo, "peer moved from " + remote_.str() + " to " + d.remote.str());
