@@ -290,6 +290,9 @@ void IkeSa::on_auth_response(const Message& m, const std::vector<Payload>& inner
   std::string why;
   if (!verify_peer_auth(inner, false, t, why)) {
     e_.counters_.auth_failed++;
+    // The responder has installed its Child SA by now: tell it, in an
+    // INFORMATIONAL of its own (section 2.21.2), sent once like close().
+    send_wire(seal(Exchange::kInformational, next_request_id_, false, {notify(NotifyType::kAuthenticationFailed)}));
     fail("authentication of the peer " + remote_.str() + " failed: " + why, true);
     return;
   }

@@ -422,6 +422,16 @@ void IkeSa::start_dpd() {
 }
 
 void IkeSa::on_informational_request(const Message& m, const std::vector<Payload>& inner) {
+  if (find_notify(inner, NotifyType::kAuthenticationFailed)) {
+    // The initiator refused our AUTH after we answered IKE_AUTH (2.21.2).
+    send_response(m, {});
+    e_.counters_.auth_failed++;
+    log(Severity::kError, "the peer " + remote_.str() + " refused our authentication (" +
+                              notify_name(static_cast<uint16_t>(NotifyType::kAuthenticationFailed)) +
+                              "); closing the IKE SA");
+    abandon("the peer refused our authentication");
+    return;
+  }
   std::vector<uint32_t> ours;
   bool delete_ike = false;
   for (const auto& p : inner) {
