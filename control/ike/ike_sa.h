@@ -109,6 +109,14 @@ class IkeSa {
   const Endpoint& remote() const { return remote_; }
   uint64_t init_spi_for_retransmit() const { return spi_i_; }
 
+  // set_half_open_limit: a test hook (tests/unit/ike/engine) for the
+  // number of half-open SAs above which IKE_SA_INIT needs a cookie; here
+  // because Engine befriends IkeSa only.
+  static void set_half_open_limit(Engine& e, size_t n) {
+    std::lock_guard lock(e.mu_);
+    e.half_open_limit_ = n;
+  }
+
  private:
   friend class Engine;
   using Handler = std::function<void(const Message& header, const std::vector<Payload>& inner)>;

@@ -1,0 +1,204 @@
+// rekey_test.cc: CREATE_CHILD_SA between two engines (RFC 7296 sections
+// 1.3, 2.8, 2.8.1, 2.18): a Child SA rekey is make-before-break (the rekey
+// initiator moves its outbound traffic at once, the responder when the
+// old SA's DELETE arrives, both keep the old inbound SA for the grace
+// period); an IKE SA rekey keeps the Child SAs; simultaneous Child SA
+// rekeys leave one new pair on both sides.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/unit/ike/engine/harness.h"
+
+namespace portcullis::ctl::ike::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Up: a PSK tunnel between A (initiating) and B, established.
+class Up : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p.a.configure({psk_tunnel(Side::kA, dir, kPsk)}, {});
+    p.b.configure({psk_tunnel(Side::kB, dir, kPsk)}, {});
+    ASSERT_TRUE(p.run_until([&] { return p.established(); })) << p.ha.dump_logs() << p.hb.dump_logs();
+    p.run_for(milliseconds(20));
+  }
+  void TearDown() override {
+    for (Side s : {Side::kA, Side::kB}) {
+      EXPECT_TRUE(p.host(s).violations.empty()) << name(s) << ": " << p.host(s).violations.front();
+      EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n" << p.host(s).dump_logs();
+    }
+  }
+  std::string logs() { return "A:\n" + p.ha.dump_logs() + "B:\n" + p.hb.dump_logs(); }
+  // settled: each side has exactly one Child SA, the one it sends on.
+  bool settled() {
+    return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.ha.outbound_child() && p.hb.outbound_child();
+  }
+  // rekey_child asks side s for a Child SA rekey and checks the answer.
+  void rekey_child(Side s) {
+    std::string error;
+    ASSERT_TRUE(p.engine(s).rekey_child("t1", error)) << error;
+  }
+  // expect_one_pair: one Child SA per side, outbound on it, mirrored, and
+  // not one of `old`.
+  void expect_one_new_pair(const std::set<uint32_t>& old_spis) {
+    ASSERT_TRUE(settled()) << logs();
+    EXPECT_EQ(check_all_mirrored(p), 1u);
+    EXPECT_EQ(p.ha.outbound_child()->id, p.ha.live.begin()->first);
+    EXPECT_EQ(p.hb.outbound_child()->id, p.hb.live.begin()->first);
+    EXPECT_EQ(old_spis.count(p.ha.live.begin()->second.spi_in), 0u);
+    EXPECT_EQ(old_spis.count(p.hb.live.begin()->second.spi_in), 0u);
+  }
+  std::set<uint32_t> spis() {
+    std::set<uint32_t> out;
+    for (const auto& [id, c] : p.ha.live) out.insert(c.spi_in);
+    for (const auto& [id, c] : p.hb.live) out.insert(c.spi_in);
+    return out;
+  }
+
+  TempDir dir;
+  Pair p;
+};
+
+class Rekey : public Up, public ::testing::WithParamInterface<Side> {};
+
+TEST_P(Rekey, ChildSaMakeBeforeBreak) {
+  const Side ini = GetParam(), resp = other(ini);
+  FakeHost &hi = p.host(ini), &hr = p.host(resp);
+  const uint64_t old_i = hi.outbound.at("t1"), old_r = hr.outbound.at("t1");
+  const auto old_spis = spis();
+  // Hold the rekey initiator's INFORMATIONAL (the DELETE of the old SA).
+  p.filter = [&](const WireRecord& r) {
+    return r.from == ini && r.header.exchange == Exchange::kInformational && !r.header.response() ? Fate::kHold
+                                                                                                  : Fate::kDeliver;
+  };
+  rekey_child(ini);
+  p.pump();
+  ASSERT_EQ(p.held.size(), 1u) << logs();
+  // Both sides have the new pair; only the initiator sends on it.
+  ASSERT_EQ(hi.live.size(), 2u);
+  ASSERT_EQ(hr.live.size(), 2u);
+  const ChildSa* new_i = hi.outbound_child();
+  ASSERT_NE(new_i, nullptr);
+  EXPECT_NE(new_i->id, old_i);
+  EXPECT_EQ(hr.outbound.at("t1"), old_r) << "the responder moved before the DELETE";
+  const ChildSa* new_r = nullptr;
+  for (const auto& [id, c] : hr.live) {
+    if (id != old_r) new_r = &c;
+  }
+  ASSERT_NE(new_r, nullptr);
+  expect_mirror(*new_i, *new_r);
+  const uint64_t new_r_id = new_r->id;
+  EXPECT_TRUE(hr.switches.empty());
+  EXPECT_NE(new_i->algs.dh, 0) << "a rekey without PFS";
+
+  p.filter = nullptr;
+  p.release();
+  // The DELETE moved the responder; both keep the old inbound SA a while.
+  EXPECT_EQ(hr.outbound.at("t1"), new_r_id);
+  EXPECT_EQ(hr.switches, std::vector<uint64_t>{new_r_id});
+  EXPECT_EQ(hi.live.size(), 2u);
+  EXPECT_EQ(hr.live.size(), 2u);
+  const auto deleted_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p.run_until([&] { return settled(); }, milliseconds(2000))) << logs();
+  EXPECT_GE(std::chrono::steady_clock::now() - deleted_at, milliseconds(90));
+  EXPECT_EQ(hi.removed, std::vector<uint64_t>{old_i});
+  EXPECT_EQ(hr.removed, std::vector<uint64_t>{old_r});
+  expect_one_new_pair(old_spis);
+  EXPECT_TRUE(hi.switches.empty()) << "the initiator installed with use_outbound, no switch needed";
+
+  // And again from the other side, on the new pair.
+  const auto mid_spis = spis();
+  rekey_child(resp);
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid_spis; }, milliseconds(2000))) << logs();
+  expect_one_new_pair(mid_spis);
+}
+
+TEST_P(Rekey, IkeSaKeepsItsChildren) {
+  const Side ini = GetParam();
+  const auto before_a = p.a.list(), before_b = p.b.list();
+  const auto children_a = p.ha.live.size(), installs_a = p.ha.installed.size();
+  std::string error;
+  ASSERT_TRUE(p.engine(ini).rekey_ike("t1", error)) << error;
+  auto rekeyed = [&] {
+    const auto la = p.a.list(), lb = p.b.list();
+    return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != before_a[0]["spi_i"] &&
+           lb[0]["spi_i"] == la[0]["spi_i"] && lb[0]["spi_r"] == la[0]["spi_r"] && p.a.counters()["ike_sas"] == 1 &&
+           p.b.counters()["ike_sas"] == 1;
+  };
+  ASSERT_TRUE(p.run_until(rekeyed, milliseconds(2000))) << logs() << p.a.list().dump() << p.b.list().dump();
+  // The rekey initiator is the new SA's original initiator (section 2.18).
+  EXPECT_EQ(p.engine(ini).list()[0]["role"], "initiator");
+  EXPECT_EQ(p.engine(other(ini)).list()[0]["role"], "responder");
+  EXPECT_EQ(p.a.list()[0]["state"], "established");
+  EXPECT_EQ(p.a.list()[0]["children"].size(), 1u);
+  EXPECT_EQ(p.b.list()[0]["children"].size(), 1u);
+  EXPECT_EQ(p.ha.live.size(), children_a);
+  EXPECT_EQ(p.ha.installed.size(), installs_a);
+  EXPECT_TRUE(p.ha.removed.empty());
+  EXPECT_TRUE(p.hb.removed.empty());
+  EXPECT_EQ(p.state(Side::kA), "up");
+  EXPECT_EQ(p.state(Side::kB), "up");
+  // The new IKE SA works: a Child SA rekey from each side over it, and a
+  // second IKE rekey.
+  for (Side s : {ini, other(ini)}) {
+    const auto old = spis();
+    rekey_child(s);
+    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+    expect_one_new_pair(old);
+  }
+  const auto second = p.a.list();
+  ASSERT_TRUE(p.engine(other(ini)).rekey_ike("t1", error)) << error;
+  ASSERT_TRUE(p.run_until(
+      [&] {
+        const auto la = p.a.list(), lb = p.b.list();
+        return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != second[0]["spi_i"] && lb[0]["spi_i"] == la[0]["spi_i"];
+      },
+      milliseconds(2000)))
+      << logs();
+  const auto old = spis();
+  rekey_child(ini);
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  expect_one_new_pair(old);
+}
+
+INSTANTIATE_TEST_SUITE_P(FromEitherSide, Rekey, ::testing::Values(Side::kA, Side::kB),
+                         [](const auto& info) { return std::string(name(info.param)); });
+
+// Both sides start a Child SA rekey at once (section 2.8.1): the SA with
+// the lowest nonce is redundant; in the end one new pair survives, the
+// same on both sides. Repeated, so that each side wins sometimes.
+using Collision = Up;
+
+TEST_F(Collision, SimultaneousChildRekeys) {
+  std::set<std::string> winners;
+  for (int round = 0; round < 12; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const auto old = spis();
+    const uint64_t old_a = p.ha.outbound.at("t1");
+    rekey_child(Side::kA);
+    rekey_child(Side::kB);
+    p.pump();
+    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+    p.run_for(milliseconds(150));  // nothing more happens afterwards
+    expect_one_new_pair(old);
+    // Which side's exchange made the survivor: A initiated it if A
+    // installed it with use_outbound (no switch_outbound since).
+    const uint64_t now_a = p.ha.outbound.at("t1");
+    winners.insert(std::find(p.ha.switches.begin(), p.ha.switches.end(), now_a) == p.ha.switches.end() ? "A" : "B");
+    EXPECT_NE(now_a, old_a);
+    // It was a collision, and exactly one side found its SA redundant.
+    size_t redundant = 0;
+    for (Side s : {Side::kA, Side::kB}) {
+      for (const auto& l : p.host(s).logs) redundant += l.message.find("ours is redundant") != std::string::npos;
+    }
+    EXPECT_EQ(redundant, static_cast<size_t>(round + 1)) << logs();
+    if (HasFatalFailure() || HasFailure()) break;
+  }
+  // 12 rounds, each side winning with probability 1/2.
+  EXPECT_EQ(winners.size(), 2u);
+}
+
+}  // namespace
+}  // namespace portcullis::ctl::ike::test
