@@ -107,13 +107,23 @@ int main(int argc, char** argv) {
        })
       ->add_option("NAME", name, "Tunnel name")
       ->required();
-  leaf(tunnel, "rekey", "Rekey a tunnel now (IKEv2)", action,
+  bool rekey_ike = false;
+  CLI::App* rekey = leaf(tunnel, "rekey", "Rekey a tunnel's Child SA now, or with --ike its IKE SA (IKEv2)", action,
        [&] {
-         return run_request(g, make_request("tunnel.rekey", {{"name", name}}), [&](const json& d) {
+         return run_request(g, make_request("tunnel.rekey", {{"name", name}, {"ike", rekey_ike}}), [&](const json& d) {
            if (d.is_object() && d.contains("message")) return line(cell(d, "message"));
-           return line("tunnel " + name + ": rekey started");
+           return line("tunnel " + name + ": " + (rekey_ike ? "IKE SA" : "Child SA") + " rekey started");
          });
-       })
+       });
+  rekey->add_option("NAME", name, "Tunnel name")->required();
+  rekey->add_flag("--ike", rekey_ike, "Rekey the IKE SA instead of the Child SA");
+
+  // ike ...
+  CLI::App* ike = group(&app, "ike", "Show IKEv2 security associations");
+  leaf(ike, "list", "List IKE SAs", action,
+       [&] { return run_request(g, make_request("ike.list"), render_ike_list); });
+  leaf(ike, "show", "Show one tunnel's IKE SAs and Child SAs", action,
+       [&] { return run_request(g, make_request("ike.show", {{"name", name}}), render_ike_show); })
       ->add_option("NAME", name, "Tunnel name")
       ->required();
 

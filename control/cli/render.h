@@ -33,5 +33,8 @@ std::string render_event(const json& event);
 // render_config_check lists the errors, or says the file is valid.
 std::string render_config_check(const json& data, const std::string& what);
 std::string render_config_reload(const json& data);
+// render_ike_list / render_ike_show: IKE SAs and their Child SAs.
+std::string render_ike_list(const json& data);
+std::string render_ike_show(const json& data);
 
 }  // namespace portcullis::ctl::cli

@@ -131,6 +131,12 @@ std::string join_errors(const std::vector<config::ConfigError>& errs) {
 std::string Daemon::tunnel_state(const config::Tunnel& t) const {
   auto it = status_.find(t.name);
   if (!t.enabled) return "down";
+  if (t.keying == config::Keying::kIkev2) {
+    const std::string s = ike_->tunnel_state(t.name, nullptr);
+    if (s == "up" && it != status_.end() && !it->second.installed) return "negotiated (installing)";
+    if (s == "up" && !connected_) return "up (data plane away)";
+    return s;
+  }
   if (it == status_.end()) return "pending";
   if (!connected_ && it->second.state == "up") return "up (data plane away)";
   return it->second.state;
@@ -144,7 +150,11 @@ json Daemon::sa_json(const config::Tunnel& t, bool out) const {
   j["id"] = rec ? (out ? rec->sa_out : rec->sa_in) : 0;
   j["tunnel"] = t.name;
   j["direction"] = out ? "out" : "in";
-  j["spi"] = hex32(out ? t.manual.spi_out : t.manual.spi_in);
+  if (const IkeChildRec* c = t.keying == config::Keying::kIkev2 ? ike_active_child(t.name) : nullptr) {
+    j["spi"] = hex32(out ? c->spi_out : c->spi_in);
+  } else {
+    j["spi"] = hex32(out ? t.manual.spi_out : t.manual.spi_in);
+  }
   j["esp"] = t.esp;
   const api::SaInfo info = sit == status_.end() ? api::SaInfo{} : (out ? sit->second.out : sit->second.in);
   j["packets"] = info.packets;
@@ -169,7 +179,13 @@ json Daemon::tunnel_json(const config::Tunnel& t, bool detail) const {
   json j;
   j["name"] = t.name;
   j["state"] = tunnel_state(t);
-  if (sit != status_.end() && !sit->second.error.empty()) j["error"] = sit->second.error;
+  if (t.keying == config::Keying::kIkev2) {
+    std::string err;
+    ike_->tunnel_state(t.name, &err);
+    if (!err.empty()) j["error"] = err;
+  } else if (sit != status_.end() && !sit->second.error.empty()) {
+    j["error"] = sit->second.error;
+  }
   j["local"] = t.local.str();
   j["remote"] = t.remote.str();
   j["local_ts"] = prefixes(t.local_ts);
@@ -178,8 +194,14 @@ json Daemon::tunnel_json(const config::Tunnel& t, bool detail) const {
   j["mode"] = t.mode == api::Mode::kTunnel ? "tunnel" : "transport";
   j["udp_encap"] = t.udp_encap;
   j["keying"] = t.keying == config::Keying::kManual ? "manual" : "ikev2";
-  j["spi_out"] = hex32(t.manual.spi_out);
-  j["spi_in"] = hex32(t.manual.spi_in);
+  if (t.keying == config::Keying::kIkev2) {
+    const IkeChildRec* c = ike_active_child(t.name);
+    j["spi_out"] = hex32(c ? c->spi_out : 0);
+    j["spi_in"] = hex32(c ? c->spi_in : 0);
+  } else {
+    j["spi_out"] = hex32(t.manual.spi_out);
+    j["spi_in"] = hex32(t.manual.spi_in);
+  }
   const api::SaInfo none{};
   const api::SaInfo& o = sit == status_.end() ? none : sit->second.out;
   const api::SaInfo& i = sit == status_.end() ? none : sit->second.in;
@@ -203,6 +225,15 @@ json Daemon::tunnel_json(const config::Tunnel& t, bool detail) const {
   return j;
 }
 
+const Daemon::IkeChildRec* Daemon::ike_active_child(const std::string& tunnel) const {
+  auto rit = store_.tunnels.find(tunnel);
+  if (rit == store_.tunnels.end() || rit->second.sa_out == 0) return nullptr;
+  for (const auto& [id, c] : ike_children_) {
+    if (c.sa_out == rit->second.sa_out) return &c;
+  }
+  return nullptr;
+}
+
 json Daemon::cmd_status() const {
   using namespace std::chrono;
   const auto now = steady_clock::now();
@@ -224,7 +255,8 @@ json Daemon::cmd_status() const {
           {"allow", cfg_.crypto.allow},
           {"dataplane", dp},
           {"tunnels", tunnels},
-          {"sas", sas}};
+          {"sas", sas},
+          {"ike", ike_->counters()}};
 }
 
 json Daemon::handle(const std::string& cmd, const json& args) {
@@ -237,6 +269,7 @@ json Daemon::handle(const std::string& cmd, const json& args) {
   if (noun == "tunnel") return cmd_tunnel(verb, args, lock);
   if (noun == "route") return cmd_route(verb, args, lock);
   if (noun == "config") return cmd_config(verb, args, lock);
+  if (noun == "ike") return cmd_ike(verb, args);
   if (cmd == "sa.list" || cmd == "sa.show") {
     json all = json::array();
     for (const auto& t : cfg_.tunnels) {
@@ -344,6 +377,14 @@ json Daemon::cmd_tunnel(const std::string& verb, const json& args, std::unique_l
     return tunnel_json(*now, false);
   }
   if (verb == "rekey") {
+    if (t->keying == config::Keying::kIkev2) {
+      std::string err;
+      const bool ike = get_or<bool>(args, "ike", false);
+      const bool ok = ike ? ike_->rekey_ike(name, err) : ike_->rekey_child(name, err);
+      if (!ok) throw CliError(err);
+      add_event("tunnel", "info", name, 0, std::string(ike ? "IKE SA" : "Child SA") + " rekey requested through the CLI");
+      return json{{"rekey", ike ? "ike" : "child"}, {"tunnel", name}};
+    }
     throw CliError("tunnel \"" + name + "\" uses manual keys, which the daemon cannot renew: put new keys in " +
                    t->manual.key_out + " and " + t->manual.key_in +
                    " on both gateways, then `portcullisctl config reload`");

@@ -123,6 +123,7 @@ json Event::to_json() const {
 
 Daemon::Daemon(config::Config cfg, Store store) : cfg_(std::move(cfg)), store_(std::move(store)) {
   started_ = std::chrono::steady_clock::now();
+  ike_ = std::make_unique<ike::Engine>(ike_host_);
   for (const auto& [name, rec] : store_.tunnels) {
     if (rec.sa_out) sa_index_[rec.sa_out] = {name, true};
     if (rec.sa_in) sa_index_[rec.sa_in] = {name, false};
@@ -138,6 +139,10 @@ void Daemon::start() {
            (allowed.empty() ? ", nothing else allowed" : "; also allowed by crypto.allow: " + allowed));
   for (const auto& a : cfg_.crypto.allow) {
     log_warn("crypto.allow lets tunnels use \"" + a + "\", which is outside profile " + cfg_.crypto.profile);
+  }
+  {
+    std::lock_guard lock(mu_);
+    ike_reconcile();
   }
   link_ = std::thread([this] { link_main(); });
 }
@@ -240,6 +245,7 @@ void Daemon::link_main() {
       }
       if (want) reconcile();
       if (auto ev = client_->poll_event(50)) on_event(*ev);
+      ike_pump();
       if (std::chrono::steady_clock::now() - last_refresh >= std::chrono::seconds(1)) {
         refresh();
         last_refresh = std::chrono::steady_clock::now();
@@ -274,6 +280,12 @@ void Daemon::connect_and_sync() {
   installed_routes_.clear();
   if (fresh_) {
     sa_index_.clear();
+    // Child SAs died with the data plane: negotiate them again.
+    ike_children_.clear();
+    ike_stale_.clear();
+    for (const auto& t : cfg_.tunnels) {
+      if (t.keying == config::Keying::kIkev2) ike_->restart_tunnel(t.name);
+    }
     for (auto& [name, rec] : store_.tunnels) {
       rec.sa_out = rec.sa_in = 0;
       rec.policies.clear();
@@ -379,11 +391,7 @@ void Daemon::reconcile() {
       st.state = "down";
       continue;
     }
-    if (t.keying != config::Keying::kManual) {
-      st.state = "error";
-      st.error = "keying = \"ikev2\" is not implemented yet (issue 6); use manual keys";
-      continue;
-    }
+    if (t.keying != config::Keying::kManual) continue;  // the IKE engine's (ike_link.cc)
     std::string err;
     auto keys = load_keys(t, &err);
     if (!keys) {
@@ -430,6 +438,9 @@ void Daemon::reconcile() {
     }
     install[t.name] = Plan{std::move(*keys), digest};
   }
+
+  ike_reconcile();
+  for (auto& m : ike_stale_removals()) push(std::move(m), "");
 
   // Ports and routes.
   bool ports_changed = installed_ports_ != cfg_.ports;
@@ -576,6 +587,14 @@ void Daemon::refresh() {
     api::Reply ri = client_->call(api::SaQuery{0, rec.sa_in});
     std::unique_lock lock(mu_);
     TunnelStatus& st = status_[name];
+    const config::Tunnel* tc = cfg_.find_tunnel(name);
+    if (tc && tc->keying == config::Keying::kIkev2) {
+      // Counters only: IKE Child SAs have fresh keys and no lease, and
+      // the engine, not a reinstall, repairs them.
+      if (auto* i = std::get_if<api::SaInfo>(&ro.payload)) st.out = *i;
+      if (auto* i = std::get_if<api::SaInfo>(&ri.payload)) st.in = *i;
+      continue;
+    }
     if (!ro.ok() || !ri.ok()) {
       // The data plane lost it (or someone removed it): put it back.
       if (st.installed) {
@@ -615,12 +634,26 @@ void Daemon::refresh() {
 }
 
 void Daemon::on_event(api::Message& ev) {
+  if (auto* p = std::get_if<api::Punt>(&ev)) {
+    ike_datagram(*p);
+    return;
+  }
   auto* ex = std::get_if<api::SaExpire>(&ev);
-  if (ex == nullptr) return;  // punt and acquire belong to IKE (issue 6)
+  if (ex == nullptr) return;
   std::unique_lock lock(mu_);
   auto it = sa_index_.find(ex->sa_id);
   if (it == sa_index_.end()) return;
   const std::string name = it->second.first;
+  for (const auto& [id, c] : ike_children_) {
+    if (c.sa_in == ex->sa_id || c.sa_out == ex->sa_id) {
+      // A negotiated Child SA: the engine rekeys it (soft) or replaces it
+      // (hard, the data plane already stopped it).
+      const uint32_t spi = c.spi_in;
+      lock.unlock();
+      ike_->child_expiring(name, spi, ex->kind == api::ExpireKind::kHard);
+      return;
+    }
+  }
   const char* dir = it->second.second ? "outbound" : "inbound";
   const config::Tunnel* t = cfg_.find_tunnel(name);
   const std::string files = t ? t->manual.key_out + " and " + t->manual.key_in : "the key files";

@@ -20,12 +20,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/model.h"
 #include "control/api/client.h"
+#include "control/daemon/ike_host.h"
 #include "control/daemon/keys.h"
 #include "control/daemon/store.h"
 
@@ -91,6 +93,25 @@ class Daemon {
   // send_batch runs begin, msgs, commit; returns the replies to msgs.
   std::vector<api::Reply> send_batch(std::vector<api::Message> msgs);
 
+  // --- IKE (ike_link.cc): link thread unless noted ---
+  struct IkeChildRec {
+    std::string tunnel;
+    uint32_t sa_in = 0, sa_out = 0, spi_in = 0, spi_out = 0;
+    std::vector<api::Selector> out_selectors;
+    std::string suite;
+  };
+  void ike_pump();  // engine timers, then what the engine asked for
+  void ike_datagram(const api::Punt& p);
+  void ike_send(const ike::Datagram& d);
+  void ike_install(const ike::ChildSa& c, bool use_outbound);
+  void ike_switch(const std::string& tunnel, uint64_t child);
+  void ike_remove(const std::string& tunnel, uint64_t child);
+  void send_ike_batch(std::vector<api::Message> batch, const std::string& tunnel, const char* what);
+  void ike_reconcile();                              // mu_ held
+  std::vector<api::Message> ike_stale_removals();    // mu_ held
+  nlohmann::json cmd_ike(const std::string& verb, const nlohmann::json& args);  // mu_ held
+  const IkeChildRec* ike_active_child(const std::string& tunnel) const;         // mu_ held
+
   // --- shared, under mu_ ---
   void add_event(std::string kind, std::string severity, std::string tunnel, uint32_t sa,
                  std::string message);
@@ -127,6 +148,11 @@ class Daemon {
   bool fresh_ = false;  // the data plane has nothing: flush and push it all
   uint64_t syncs_ = 0;
   std::chrono::steady_clock::time_point started_, connected_since_;
+
+  std::map<uint64_t, IkeChildRec> ike_children_;     // engine child id -> its SAs
+  std::map<std::string, TunnelRecord> ike_stale_;    // SAs no live IKE SA explains
+  IkeHost ike_host_;
+  std::unique_ptr<ike::Engine> ike_;
 
   std::optional<api::Client> client_;  // link thread only
   std::atomic<bool> stopping_{false};

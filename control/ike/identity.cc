@@ -106,6 +106,13 @@ std::optional<IdPayload> id_from_text(const std::string& text, std::string& erro
   return id;
 }
 
+std::string quoted(const std::string& v) {
+  std::string s = "\"";
+  s += v;
+  s += '"';
+  return s;
+}
+
 bool iequal(const Bytes& a, const Bytes& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](uint8_t x, uint8_t y) {
            return std::tolower(x) == std::tolower(y);
@@ -199,12 +206,12 @@ std::string id_text(const IdPayload& id) {
       break;
     case kIdFqdn:
     case kIdRfc822:
-      return "\"" + printable(id.data) + "\"";
+      return quoted(printable(id.data));
     case kIdDerAsn1Dn:
       if (NamePtr n = dn_parse(id.data)) {
         char buf[256];
         X509_NAME_oneline(n.get(), buf, sizeof buf);
-        return "\"" + printable(Bytes(buf, buf + std::strlen(buf))) + "\"";
+        return quoted(printable(Bytes(buf, buf + std::strlen(buf))));
       }
       break;
     default:
@@ -226,7 +233,16 @@ Bytes nat_hash(uint64_t spi_i, uint64_t spi_r, const Endpoint& e) {
 }
 
 std::string Endpoint::str() const {
-  return (addr.family == api::Family::kIpv6 ? "[" + addr.str() + "]" : addr.str()) + ":" + std::to_string(port);
+  // Appends rather than operator+ chains: GCC 12 warns falsely on those
+  // (-Wrestrict, GCC bug 105329), and CI builds with -Werror.
+  std::string s;
+  const bool v6 = addr.family == api::Family::kIpv6;
+  if (v6) s += '[';
+  s += addr.str();
+  if (v6) s += ']';
+  s += ':';
+  s += std::to_string(port);
+  return s;
 }
 
 }  // namespace portcullis::ctl::ike

@@ -26,7 +26,13 @@ std::string name_of(const Name* table, size_t n, uint16_t id, uint16_t bits) {
   for (size_t i = 0; i < n; i++) {
     if (table[i].id == id && table[i].bits == bits) return table[i].text;
   }
-  return "#" + std::to_string(id) + (bits ? "/" + std::to_string(bits) : "");
+  std::string s = "#";  // appends: GCC 12 -Wrestrict misfires on operator+ chains
+  s += std::to_string(id);
+  if (bits) {
+    s += '/';
+    s += std::to_string(bits);
+  }
+  return s;
 }
 
 std::string encr_name(uint16_t id, uint16_t bits) { return name_of(kEncrs, std::size(kEncrs), id, bits); }
