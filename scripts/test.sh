@@ -63,6 +63,36 @@ build() {
   ninja -C "$dir" || return 1
 }
 
+# test_targets DIR SUITE...: the ninja targets that the tests of these
+# suites run, so a sanitizer or fuzzing build compiles only those (the
+# release build compiles everything). Printed one per line.
+test_targets() {
+  local dir=$1
+  shift
+  local suites ids
+  suites=$(printf '"portcullis:%s",' "$@")
+  ids=$(meson introspect "$dir" --tests |
+    jq -c "[.[] | select(any(.suite[]; . as \$x | [${suites%,}] | index(\$x))) | .depends[]] | unique") || return 1
+  meson introspect "$dir" --targets | jq -r --argjson ids "$ids" --arg dir "$(cd "$dir" && pwd)/" \
+    '.[] | select(.id as $i | $ids | index($i)) | .filename[0] | ltrimstr($dir)'
+}
+
+# build_for DIR SUITES [meson options...] configures once and builds only
+# what the suites' tests need (SUITES is one space-separated word).
+build_for() {
+  local dir=$1 suites=$2
+  shift 2
+  if [[ ! -f $dir/build.ninja ]]; then
+    meson setup "$dir" "$@" >/dev/null || return 1
+  fi
+  local targets
+  # shellcheck disable=SC2086
+  targets=$(test_targets "$dir" $suites) || return 1
+  [[ -n $targets ]] || { echo "test: no test targets in $dir for: $suites" >&2; return 1; }
+  # shellcheck disable=SC2086
+  ninja -C "$dir" $targets || return 1
+}
+
 echo "== build (release)"
 if build build --buildtype=release -Dwerror=true; then
   suites=${SUITES:-"unit kat e2e interop"}
@@ -87,9 +117,9 @@ if [[ -z ${SKIP_SANITIZERS:-} ]]; then
   echo "== build (ASan + UBSan)"
   # GCC's -Wmaybe-uninitialized misfires under the sanitizers' instrumentation
   # (std::variant in particular); the release build keeps it as an error.
-  if build build-asan --buildtype=debugoptimized -Dwerror=true -Db_lto=false -Db_sanitize=address,undefined \
-    -Dcpp_args=-Wno-maybe-uninitialized; then
-    run_suites build-asan asan-ubsan unit kat
+  if build_for build-asan "unit kat" --buildtype=debugoptimized -Dwerror=true -Db_lto=false \
+    -Db_sanitize=address,undefined -Dcpp_args=-Wno-maybe-uninitialized; then
+    run_meson_test build-asan asan-ubsan --no-rebuild --suite unit --suite kat
   else
     failed=$((failed + 1)); failed_names+=("sanitizer build")
   fi
@@ -112,10 +142,11 @@ fi
 
 if [[ -z ${SKIP_FUZZ:-} ]]; then
   echo "== build (libFuzzer, clang)"
-  if CC=clang CXX=clang++ build build-fuzz --buildtype=debugoptimized -Db_lto=false -Dfuzzing=true -Db_lundef=false; then
+  if CC=clang CXX=clang++ build_for build-fuzz fuzz --buildtype=debugoptimized -Db_lto=false -Dfuzzing=true \
+    -Db_lundef=false; then
     list=$(meson test -C build-fuzz --list --suite fuzz 2>/dev/null)
     if grep -q ' / ' <<<"$list"; then
-      run_suites build-fuzz fuzz fuzz
+      run_meson_test build-fuzz fuzz --no-rebuild --suite fuzz
     else
       failed=$((failed + 1)); failed_names+=("fuzz: no targets listed")
     fi
