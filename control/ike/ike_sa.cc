@@ -148,8 +148,19 @@ void IkeSa::receive(const Datagram& d, const Message& m) {
     return;
   }
   if (have_last_response_ && h.message_id + 1 == expect_request_id_) {
+    // A retransmission: resend the cached response once the request
+    // authenticates; a fragmented one on its first fragment only, checked
+    // alone (RFC 7383 section 2.6.1), the other fragments ignored.
     std::vector<Payload> inner;
-    if (m.find<SkPayload>() && open(d, m, inner)) send_wire(last_response_);
+    bool authentic = false;
+    if (m.find<SkPayload>()) {
+      authentic = open(d, m, inner);
+    } else if (auto* f = m.find<SkfPayload>(); f && f->number == 1 && aead_) {
+      Reassembly one;
+      std::string why;
+      authentic = one.add(d.data, m, *aead_, sk_e_in(), inner, why) != Reassembly::Result::kRejected;
+    }
+    if (authentic) send_wire(last_response_);
     return;
   }
   if (h.message_id != expect_request_id_) {
