@@ -354,7 +354,7 @@ void IkeSa::start_ike_rekey() {
     std::string why = errors.empty() ? "malformed response" : errors;
     if (!errors.empty() || !chosen || !nonce || !ke || peer_spi.size() != 8 || ke->group != chosen->dh ||
         !ctx.dh->shared(ke->data, shared, &why)) {
-      log(errors == "TEMPORARY_FAILURE" ? Severity::kInfo : Severity::kError,
+      log(find_notify(inner, NotifyType::kTemporaryFailure) ? Severity::kInfo : Severity::kError,
           "IKE SA rekey failed (" + why + "); trying again shortly");
       rekey_at_ = Clock::now() + retry_soon();
       return;
