@@ -242,6 +242,16 @@ void IkeSa::established(Clock::time_point now) {
 void IkeSa::tick(Clock::time_point now) {
   if (state_ == State::kDead) return;
   if (pending_ && now >= pending_->next) {
+    if (pending_->tries + 1 >= e_.timers_.retransmit_tries && state_ == State::kDeleting) {
+      // The DELETE of a rekeyed-away IKE SA: a peer that dropped the SA
+      // when it answered (that answer lost) cannot answer again, and the
+      // SA is gone either way (section 1.4.1); the new SA's liveness
+      // checks speak for the peer.
+      pending_.reset();
+      log(Severity::kInfo, "no answer to the DELETE of the old IKE SA; dropped it");
+      abandon("deleted");
+      return;
+    }
     if (pending_->tries + 1 >= e_.timers_.retransmit_tries) {
       const bool init = pending_->plain;
       pending_.reset();
