@@ -140,6 +140,27 @@ TEST_F(Establish, Ed25519WithCurve25519AndChacha) {
   EXPECT_EQ(p.ha.live.begin()->second.key_out.span().size(), 36u);
 }
 
+// Certificates with many names make IKE_AUTH larger than a fragment:
+// both sides announced RFC 7383 support, so it travels in SKF fragments.
+TEST_F(Establish, FragmentedIkeAuth) {
+  Pki pki(dir, "lab", "p256");
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256", 80), gb = pki.gateway("gwb.example", "p256", 80);
+  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, ga.dns, "ecdsa"));
+  expect_up();
+  size_t fragments_a = 0, fragments_b = 0;
+  for (const auto& r : p.wire) {
+    Message m;
+    ParseError err;
+    ASSERT_TRUE(parse_message(r.d.data, m, err));
+    if (m.find<SkfPayload>() == nullptr) continue;
+    EXPECT_EQ(r.header.exchange, Exchange::kIkeAuth);
+    EXPECT_LE(r.d.data.size(), 1200u);
+    (r.from == Side::kA ? fragments_a : fragments_b)++;
+  }
+  EXPECT_GE(fragments_a, 2u);
+  EXPECT_GE(fragments_b, 2u);
+}
+
 // udp_encap on one side fakes a NAT (section 2.23): both sides move IKE
 // to port 4500 and put ESP in UDP.
 TEST_F(Establish, ForcedNatTraversal) {
@@ -348,6 +369,38 @@ TEST_F(Establish, NarrowedTrafficSelectors) {
   configure(psk_tunnel(Side::kA, dir, kPsk), tb);
   expect_up();
   EXPECT_EQ(p.ha.live.begin()->second.local_ts, std::vector<api::Prefix>{*api::Prefix::parse("10.1.0.0/25")});
+}
+
+TEST_F(Establish, TransportMode) {
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk), tb = psk_tunnel(Side::kB, dir, kPsk);
+  ta.mode = tb.mode = api::Mode::kTransport;
+  ta.local_ts = tb.remote_ts = {*api::Prefix::parse("192.0.2.1/32")};
+  ta.remote_ts = tb.local_ts = {*api::Prefix::parse("192.0.2.2/32")};
+  configure(ta, tb);
+  expect_up();
+  EXPECT_TRUE(p.ha.live.begin()->second.transport);
+}
+
+TEST_F(Establish, ModeMismatch) {
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
+  ta.mode = api::Mode::kTransport;
+  configure(ta, psk_tunnel(Side::kB, dir, kPsk));
+  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+              milliseconds(3000));
+  expect_nothing_installed();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"mode mismatch"})) << p.hb.dump_logs();
+}
+
+// B expects another identity than the one A's certificate proves.
+TEST_F(Establish, UnexpectedIdentity) {
+  Pki pki(dir, "lab", "p256");
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256"), gb = pki.gateway("gwb.example", "p256");
+  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, "gwz.example", "ecdsa"));
+  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+              milliseconds(3000));
+  expect_nothing_installed();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"gwa.example"})) << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)})) << p.ha.dump_logs();
 }
 
 TEST_F(Establish, UnreadablePskFileIsAConfigError) {

@@ -163,6 +163,55 @@ TEST_P(Rekey, IkeSaKeepsItsChildren) {
   expect_one_new_pair(old);
 }
 
+// The data plane's soft expiry event for a Child SA starts its rekey.
+TEST_P(Rekey, ChildExpiringStartsARekey) {
+  const Side s = GetParam();
+  const auto old = spis();
+  p.engine(s).child_expiring("t1", p.host(s).outbound_child()->spi_in, false);
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  expect_one_new_pair(old);
+  // The outbound SPI names it as well; so does a hard expiry (with a warning).
+  const auto mid = spis();
+  p.engine(s).child_expiring("t1", p.host(s).outbound_child()->spi_out, false);
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid; }, milliseconds(2000))) << logs();
+  expect_one_new_pair(mid);
+  // An unknown SPI changes nothing.
+  const size_t sent = p.wire.size();
+  p.engine(s).child_expiring("t1", 0x1234, false);
+  p.engine(s).child_expiring("nope", p.host(s).outbound_child()->spi_in, false);
+  p.run_for(milliseconds(50));
+  EXPECT_EQ(p.wire.size(), sent);
+}
+
+// The response to the old IKE SA's DELETE after an IKE SA rekey is lost:
+// the peer has already dropped that SA. The rekey initiator must let it go
+// without declaring the peer dead, and the new SA carries on.
+TEST_P(Rekey, LostResponseToTheOldIkeSasDelete) {
+  const Side ini = GetParam();
+  const auto before = p.a.list();
+  p.filter = [&](const WireRecord& r) {
+    return r.from == other(ini) && r.header.exchange == Exchange::kInformational && r.header.response()
+               ? Fate::kDrop
+               : Fate::kDeliver;
+  };
+  std::string error;
+  ASSERT_TRUE(p.engine(ini).rekey_ike("t1", error)) << error;
+  // Long enough for every retransmission of the DELETE (40 ms doubling, 4 tries).
+  p.run_for(milliseconds(900));
+  p.filter = nullptr;
+  EXPECT_EQ(p.a.counters()["ike_sas"], 1) << p.a.list().dump();
+  EXPECT_EQ(p.b.counters()["ike_sas"], 1) << p.b.list().dump();
+  ASSERT_EQ(p.a.list().size(), 1u);
+  EXPECT_NE(p.a.list()[0]["spi_i"], before[0]["spi_i"]);
+  EXPECT_TRUE(p.established());
+  EXPECT_TRUE(p.ha.removed.empty());
+  EXPECT_TRUE(p.hb.removed.empty());
+  const auto old = spis();
+  rekey_child(other(ini));
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  expect_one_new_pair(old);
+}
+
 INSTANTIATE_TEST_SUITE_P(FromEitherSide, Rekey, ::testing::Values(Side::kA, Side::kB),
                          [](const auto& info) { return std::string(name(info.param)); });
 
@@ -198,6 +247,62 @@ TEST_F(Collision, SimultaneousChildRekeys) {
   }
   // 12 rounds, each side winning with probability 1/2.
   EXPECT_EQ(winners.size(), 2u);
+}
+
+}  // namespace
+}  // namespace portcullis::ctl::ike::test
+
+namespace portcullis::ctl::ike::test {
+namespace {
+
+// Both sides rekey the IKE SA at once. Each refuses the other's with
+// TEMPORARY_FAILURE while its own is in flight and tries again a few
+// seconds later, at random; in the end one new IKE SA carries the Child
+// SA on both sides.
+TEST_F(Collision, SimultaneousIkeRekeys) {
+  const auto before = p.a.list();
+  std::string error;
+  ASSERT_TRUE(p.a.rekey_ike("t1", error)) << error;
+  ASSERT_TRUE(p.b.rekey_ike("t1", error)) << error;
+  ASSERT_TRUE(p.run_until(
+      [&] {
+        const auto la = p.a.list(), lb = p.b.list();
+        return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != before[0]["spi_i"] &&
+               lb[0]["spi_i"] == la[0]["spi_i"] && lb[0]["spi_r"] == la[0]["spi_r"] &&
+               p.a.counters()["ike_sas"] == 1 && p.b.counters()["ike_sas"] == 1;
+      },
+      milliseconds(20000)))
+      << logs();
+  EXPECT_TRUE(p.established());
+  EXPECT_TRUE(p.ha.removed.empty());
+  EXPECT_TRUE(p.hb.removed.empty());
+  EXPECT_FALSE(p.ha.has_log(Severity::kError, {})) << p.ha.dump_logs();
+  EXPECT_FALSE(p.hb.has_log(Severity::kError, {})) << p.hb.dump_logs();
+}
+
+// Lifetimes of one second: both sides rekey on their own timers, often
+// together. Whatever happens, each settles on one mirrored pair.
+TEST(Lifetimes, ChildSasRekeyOnTheirOwn) {
+  TempDir dir;
+  Pair p;
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk), tb = psk_tunnel(Side::kB, dir, kPsk);
+  ta.lifetime.soft_seconds = tb.lifetime.soft_seconds = 1;
+  ta.lifetime.hard_seconds = tb.lifetime.hard_seconds = 2;
+  p.a.configure({ta}, {});
+  p.b.configure({tb}, {});
+  ASSERT_TRUE(p.run_until([&] { return p.established(); }));
+  p.run_for(std::chrono::milliseconds(4500));
+  EXPECT_GE(p.ha.installed.size(), 4u);
+  ASSERT_TRUE(p.run_until([&] { return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.established(); },
+                          std::chrono::milliseconds(3000)))
+      << p.ha.dump_logs() << p.hb.dump_logs();
+  EXPECT_EQ(check_all_mirrored(p), 1u);
+  for (Side s : {Side::kA, Side::kB}) {
+    EXPECT_TRUE(p.host(s).violations.empty()) << p.host(s).violations.front();
+    EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n" << p.host(s).dump_logs();
+    // Every Child SA ever installed was removed again, except the live one.
+    EXPECT_EQ(p.host(s).installed.size(), p.host(s).removed.size() + 1);
+  }
 }
 
 }  // namespace

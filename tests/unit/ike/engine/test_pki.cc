@@ -118,9 +118,11 @@ Pki::~Pki() {
   EVP_PKEY_free(static_cast<EVP_PKEY*>(ca_key_));
 }
 
-GatewayFiles Pki::gateway(const std::string& dns, const std::string& kind) {
+GatewayFiles Pki::gateway(const std::string& dns, const std::string& kind, int filler) {
   EVP_PKEY* key = generate(kind);
-  X509* x = issue(dns, key, static_cast<X509*>(ca_cert_), static_cast<EVP_PKEY*>(ca_key_), serial_++, false, dns);
+  std::string san = dns;
+  for (int i = 0; i < filler; i++) san += ",DNS:filler-" + std::to_string(i) + "." + dns;
+  X509* x = issue(dns, key, static_cast<X509*>(ca_cert_), static_cast<EVP_PKEY*>(ca_key_), serial_++, false, san);
   GatewayFiles g;
   g.dns = dns;
   g.cert = dir_.write(name_ + "-" + dns + ".pem", cert_pem(x));

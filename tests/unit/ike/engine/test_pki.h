@@ -37,8 +37,9 @@ class Pki {
   Pki(const Pki&) = delete;
   Pki& operator=(const Pki&) = delete;
   // gateway issues "CN=<dns>" with SAN DNS:<dns> and a `kind` key; the
-  // `ca` path names this PKI's CA.
-  GatewayFiles gateway(const std::string& dns, const std::string& kind);
+  // `ca` path names this PKI's CA. `filler` more DNS names make the
+  // certificate big enough for IKE_AUTH to need fragments (RFC 7383).
+  GatewayFiles gateway(const std::string& dns, const std::string& kind, int filler = 0);
   const std::string& ca_path() const { return ca_path_; }
 
  private:
