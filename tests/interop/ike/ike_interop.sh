@@ -42,7 +42,10 @@ Cases (AUTH-SUITE):
   psk-prime256     PSK, IKE aes256gcm16-prfsha384-ecp384 (profile "prime-256"), ESP aes256gcm16
   ecdsa-prime256   ECDSA P-384 certificates, prime-256
   psk-chacha       PSK, IKE chacha20poly1305-prfsha256-curve25519 (crypto.allow), ESP chacha20poly1305
-  ecdsa-chacha     ECDSA P-256, chacha; these two use the default IDs (the IP addresses)
+  ecdsa-chacha     ECDSA P-256, chacha
+                   The chacha cases leave Portcullis's local_id/remote_id unset: its
+                   default identity is its address with a PSK, its certificate's
+                   subject DN with ECDSA. The others use FQDNs (gw1.ike.test).
   negative         wrong PSK, certificate from another CA, proposal mismatch, each with
                    strongSwan initiating and with Portcullis initiating; none may come up,
                    portcullisd must log why, and a working tunnel keeps working
@@ -86,7 +89,9 @@ if ((!SELF)); then
 fi
 
 # --- the case ------------------------------------------------------------------------------
-# IDS: fqdn (gw1.ike.test / gw2.ike.test) or addr (the default, no *_id keys).
+# IDS: fqdn (gw1.ike.test / gw2.ike.test) or default (Portcullis gets no
+# *_id keys: it names itself by its address with a PSK, by its
+# certificate's subject DN with ECDSA; strongSwan is told the same).
 IDS=fqdn P384=0 PROPOSAL_KEY=1
 case $CASE in
   psk-* | ecdsa-*)
@@ -110,7 +115,7 @@ case $SUITE in
     SW_IKE_ALGS=AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384 SW_ESP_ALGS=ESP:AES_GCM_16-256
     ;;
   chacha)
-    PROFILE=prime ALLOW=(chacha20poly1305 curve25519) IDS=addr
+    PROFILE=prime ALLOW=(chacha20poly1305 curve25519) IDS=default
     IKE_PROP=chacha20poly1305-prfsha256-curve25519 ESP=chacha20poly1305 SW_ESP=chacha20poly1305-curve25519-noesn
     SW_IKE_ALGS=CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519 SW_ESP_ALGS=ESP:CHACHA20_POLY1305
     ;;
@@ -162,8 +167,12 @@ ctl() {  # portcullisctl against gw1's daemon; output kept for the secret grep
   "$CTL" --socket "$TOPO_DIR/gw1/portcullisd.sock" "$@" 2>&1 | tee -a "$TOPO_DIR/cli.out"
   return "${PIPESTATUS[0]}"
 }
-tail_logs() {  # the last lines of both gateways' logs, after a failure
+tail_logs() {  # after a failure: Portcullis's tunnels, the last lines of the logs
   local f
+  if ((!SELF)) && [[ -S $TOPO_DIR/gw1/portcullisd.sock ]]; then
+    echo "--- portcullisctl tunnel list"
+    timeout 5 "$CTL" --socket "$TOPO_DIR/gw1/portcullisd.sock" tunnel list 2>&1 | tee -a "$TOPO_DIR/cli.out"
+  fi
   for f in "$TOPO_DIR/gw1/portcullisd.log" "$TOPO_DIR/gw1/dataplane.log" "$TOPO_DIR/gw1/charon.log" "$TOPO_DIR/gw2/charon.log"; do
     [[ -s $f ]] || continue
     echo "--- last lines of ${f#"$TOPO_DIR"/}"
@@ -175,7 +184,8 @@ tail_logs() {  # the last lines of both gateways' logs, after a failure
 # Lab CA with gw1 and gw2 (P-384 for prime-256), another CA with "evil".
 pki_args=()
 ((P384)) && pki_args+=(--p384)
-bash "$SRC/scripts/ike-pki.sh" "${pki_args[@]}" --org "Portcullis interop" "$TOPO_DIR/pki" \
+PKI_ORG="Portcullis interop"
+bash "$SRC/scripts/ike-pki.sh" "${pki_args[@]}" --org "$PKI_ORG" "$TOPO_DIR/pki" \
   gw1:gw1.ike.test:192.0.2.1 gw2:gw2.ike.test:192.0.2.2 >"$TOPO_DIR/pki.out" 2>&1 || { cat "$TOPO_DIR/pki.out"; exit 1; }
 if [[ $CASE == negative ]]; then
   bash "$SRC/scripts/ike-pki.sh" --org "Someone else" "$TOPO_DIR/pki-other" evil:evil.ike.test >>"$TOPO_DIR/pki.out" 2>&1 ||
@@ -209,14 +219,14 @@ sw_conn() {
     dpd_delay = 0
     local {
       auth = $auth
-      id = $id
+      id = "$id"
 EOF
   [[ -n $cert ]] && echo "      certs = $cert"
   cat <<EOF
     }
     remote {
       auth = $auth
-      id = $rid
+      id = "$rid"
 EOF
   [[ -n $cacert ]] && echo "      cacerts = $cacert"
   cat <<EOF
@@ -238,7 +248,7 @@ EOF
 }
 # sw_secret NAME ID1 ID2 PSKNAME
 sw_secret() {
-  printf '  ike-%s {\n    id-1 = %s\n    id-2 = %s\n    secret = 0x%s\n  }\n' "$1" "$2" "$3" "$(psk_hex "$4")"
+  printf '  ike-%s {\n    id-1 = "%s"\n    id-2 = "%s"\n    secret = 0x%s\n  }\n' "$1" "$2" "$3" "$(psk_hex "$4")"
 }
 # sw_creds INSTANCE FILE...: certificates into x509/, keys into private/, the CA into x509ca/.
 sw_creds() {
@@ -453,7 +463,13 @@ if ((SELF)); then sw_net gw1 g1u 192.0.2.1/24 g1p 10.1.0.1/24; else mkdir -p "$T
 sw_init gw2
 ((SELF)) && sw_init gw1
 # The ids each side uses and expects (fqdn, or the addresses by default).
-if [[ $IDS == fqdn ]]; then id1=gw1.ike.test id2=gw2.ike.test; else id1=192.0.2.1 id2=192.0.2.2; fi
+if [[ $IDS == fqdn ]]; then
+  id1=gw1.ike.test id2=gw2.ike.test
+elif [[ $AUTH == psk ]]; then
+  id1=192.0.2.1 id2=192.0.2.2
+else
+  id1="O=$PKI_ORG, CN=gw1" id2="O=$PKI_ORG, CN=gw2"
+fi
 
 # --- a positive case ---------------------------------------------------------------------------------
 positive() {
@@ -461,7 +477,7 @@ positive() {
   sw_auth=$([[ $AUTH == psk ]] && echo psk || echo pubkey)
   # gw2 (strongSwan): one connection that answers or initiates.
   swc=(name=$T laddr=192.0.2.2 raddr=192.0.2.1 lts=10.2.0.0/24 rts=10.1.0.0/24 auth=$sw_auth
-    id=$id2 rid=$id1 proposals=$IKE_PROP esp=$SW_ESP)
+    id="$id2" rid="$id1" proposals=$IKE_PROP esp=$SW_ESP)
   [[ $AUTH == ecdsa ]] && swc+=(cert=gw2.pem cacert=ca.pem)
   {
     echo "connections {"
@@ -484,7 +500,7 @@ positive() {
     [[ $phase == responder ]] && init=false
     if ((SELF)); then
       local c1=(name=$T laddr=192.0.2.1 raddr=192.0.2.2 lts=10.1.0.0/24 rts=10.2.0.0/24 auth=$sw_auth
-        id=$id1 rid=$id2 proposals=$IKE_PROP esp=$SW_ESP start=$([[ $init == true ]] && echo start || echo none))
+        id="$id1" rid="$id2" proposals=$IKE_PROP esp=$SW_ESP start=$([[ $init == true ]] && echo start || echo none))
       [[ $AUTH == ecdsa ]] && c1+=(cert=gw1.pem cacert=ca.pem)
       {
         echo "connections {"
@@ -494,7 +510,7 @@ positive() {
       } >"$TOPO_DIR/gw1/swanctl/swanctl.conf"
     else
       local pt=(name=$T remote=192.0.2.2 rts=10.2.0.0/24 auth=$AUTH initiate=$init)
-      [[ $IDS == fqdn ]] && pt+=(id=$id1 rid=$id2)
+      [[ $IDS == fqdn ]] && pt+=(id="$id1" rid="$id2")
       ((PROPOSAL_KEY)) && pt+=(proposal=$IKE_PROP)
       if [[ $AUTH == psk ]]; then pt+=(psk="$TOPO_DIR/psk/good.psk"); else
         pt+=(cert="$TOPO_DIR/pki/gw1.pem" key="$TOPO_DIR/pki/gw1.key" ca="$TOPO_DIR/pki/ca.pem")
@@ -677,7 +693,8 @@ negative() {
   else
     bad "the good tunnel during the refusals: ${rx:-0} of ${tx:-0} pings answered"
   fi
-  check "the good tunnel kept its SAs (IKE and Child SPIs unchanged)" test "$(sw_state gw2 good)" = "$good_before"
+  check "the good tunnel kept its SAs (IKE and Child SPIs unchanged)" \
+    test -n "$good_before" -a "$(sw_state gw2 good)" = "$good_before"
   check "the good tunnel is still up on both sides" wait_up good 2
   gw1_stop
 }
