@@ -18,14 +18,16 @@ const char* nn(NotifyType t) { return notify_name(static_cast<uint16_t>(t)); }
 
 class Establish : public ::testing::Test {
  protected:
-  void configure(const config::Tunnel& ta, const config::Tunnel& tb, const config::CryptoPolicy& pa = {},
-                 const config::CryptoPolicy& pb = {}) {
+  void configure(const config::Tunnel& ta, const config::Tunnel& tb,
+                 const config::CryptoPolicy& pa = {}, const config::CryptoPolicy& pb = {}) {
     p.a.configure({ta}, pa);
     p.b.configure({tb}, pb);
   }
   void expect_up() {
     ASSERT_TRUE(p.run_until([&] { return p.established(); }, milliseconds(8000)))
-        << "A:\n" << p.ha.dump_logs() << "B:\n" << p.hb.dump_logs();
+        << "A:\n"
+        << p.ha.dump_logs() << "B:\n"
+        << p.hb.dump_logs();
     // Let anything left in flight settle, then check both data planes.
     p.run_for(milliseconds(60));
     EXPECT_EQ(check_all_mirrored(p), 1u);
@@ -36,19 +38,23 @@ class Establish : public ::testing::Test {
     EXPECT_TRUE(p.ha.violations.empty()) << p.ha.violations.front();
     EXPECT_TRUE(p.hb.violations.empty()) << p.hb.violations.front();
     for (Side s : {Side::kA, Side::kB}) {
-      EXPECT_TRUE(p.host(s).has_log(Severity::kInfo, {"IKE SA established"})) << p.host(s).dump_logs();
+      EXPECT_TRUE(p.host(s).has_log(Severity::kInfo, {"IKE SA established"}))
+          << p.host(s).dump_logs();
       EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << p.host(s).dump_logs();
     }
   }
   // ike_proposal: the "proposal" of side s's one IKE SA, from list().
   std::string ike_proposal(Side s) {
     const auto l = p.engine(s).list();
-    return l.size() == 1 ? l[0]["proposal"].get<std::string>() : "(" + std::to_string(l.size()) + " IKE SAs)";
+    return l.size() == 1 ? l[0]["proposal"].get<std::string>()
+                         : "(" + std::to_string(l.size()) + " IKE SAs)";
   }
   // requests: how many IKE_SA_INIT requests side s put on the wire.
   size_t init_requests(Side s) {
     size_t n = 0;
-    for (const auto& r : p.wire) n += r.from == s && r.parsed && r.header.exchange == Exchange::kIkeSaInit && !r.header.response();
+    for (const auto& r : p.wire)
+      n += r.from == s && r.parsed && r.header.exchange == Exchange::kIkeSaInit &&
+           !r.header.response();
     return n;
   }
   // expect_nothing_installed: after a failure neither side ever had a
@@ -87,7 +93,8 @@ TEST_F(Establish, PskWithAInitiating) {
     EXPECT_TRUE(r.parsed);
     EXPECT_EQ(r.d.local.port, 500);
     EXPECT_EQ(r.d.remote.port, 500);
-    EXPECT_TRUE(r.header.exchange == Exchange::kIkeSaInit || r.header.exchange == Exchange::kIkeAuth);
+    EXPECT_TRUE(r.header.exchange == Exchange::kIkeSaInit ||
+                r.header.exchange == Exchange::kIkeAuth);
   }
   EXPECT_EQ(p.wire.size(), 4u);
 }
@@ -103,19 +110,24 @@ TEST_F(Establish, PskWithBInitiating) {
 
 TEST_F(Establish, EcdsaP256Certificates) {
   Pki pki(dir, "lab", "p256");
-  const GatewayFiles ga = pki.gateway("gwa.example", "p256"), gb = pki.gateway("gwb.example", "p256");
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256"),
+                     gb = pki.gateway("gwb.example", "p256");
   configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, ga.dns, "ecdsa"));
   expect_up();
-  EXPECT_TRUE(p.ha.has_log(Severity::kInfo, {"IKE SA established", "gwb.example"})) << p.ha.dump_logs();
-  EXPECT_TRUE(p.hb.has_log(Severity::kInfo, {"IKE SA established", "gwa.example"})) << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kInfo, {"IKE SA established", "gwb.example"}))
+      << p.ha.dump_logs();
+  EXPECT_TRUE(p.hb.has_log(Severity::kInfo, {"IKE SA established", "gwa.example"}))
+      << p.hb.dump_logs();
 }
 
 TEST_F(Establish, EcdsaP384CertificatesWithPrime256) {
   Pki pki(dir, "lab384", "p384");
-  const GatewayFiles ga = pki.gateway("gwa.example", "p384"), gb = pki.gateway("gwb.example", "p384");
+  const GatewayFiles ga = pki.gateway("gwa.example", "p384"),
+                     gb = pki.gateway("gwb.example", "p384");
   config::CryptoPolicy prime256;
   prime256.profile = "prime-256";
-  config::Tunnel ta = cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), tb = cert_tunnel(Side::kB, gb, ga.dns, "ecdsa");
+  config::Tunnel ta = cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"),
+                 tb = cert_tunnel(Side::kB, gb, ga.dns, "ecdsa");
   ta.esp = tb.esp = "aes256gcm16";
   configure(ta, tb, prime256, prime256);
   expect_up();
@@ -127,10 +139,12 @@ TEST_F(Establish, EcdsaP384CertificatesWithPrime256) {
 
 TEST_F(Establish, Ed25519WithCurve25519AndChacha) {
   Pki pki(dir, "labed", "ed25519");
-  const GatewayFiles ga = pki.gateway("gwa.example", "ed25519"), gb = pki.gateway("gwb.example", "ed25519");
+  const GatewayFiles ga = pki.gateway("gwa.example", "ed25519"),
+                     gb = pki.gateway("gwb.example", "ed25519");
   config::CryptoPolicy allow;
   allow.allow = {"ed25519", "curve25519", "chacha20poly1305"};
-  config::Tunnel ta = cert_tunnel(Side::kA, ga, gb.dns, "ed25519"), tb = cert_tunnel(Side::kB, gb, ga.dns, "ed25519");
+  config::Tunnel ta = cert_tunnel(Side::kA, ga, gb.dns, "ed25519"),
+                 tb = cert_tunnel(Side::kB, gb, ga.dns, "ed25519");
   ta.esp = tb.esp = "chacha20poly1305";
   ta.ike.proposal = tb.ike.proposal = "chacha20poly1305-prfsha256-curve25519";
   configure(ta, tb, allow, allow);
@@ -144,7 +158,8 @@ TEST_F(Establish, Ed25519WithCurve25519AndChacha) {
 // both sides announced RFC 7383 support, so it travels in SKF fragments.
 TEST_F(Establish, FragmentedIkeAuth) {
   Pki pki(dir, "lab", "p256");
-  const GatewayFiles ga = pki.gateway("gwa.example", "p256", 80), gb = pki.gateway("gwb.example", "p256", 80);
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256", 80),
+                     gb = pki.gateway("gwb.example", "p256", 80);
   configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, ga.dns, "ecdsa"));
   expect_up();
   size_t fragments_a = 0, fragments_b = 0;
@@ -239,7 +254,8 @@ TEST_F(Establish, ForgedCookieIsNotAccepted) {
   IkeSa::set_half_open_limit(p.b, 0);
   configure(psk_tunnel(Side::kA, dir, kPsk), psk_tunnel(Side::kB, dir, kPsk));
   p.filter = [](const WireRecord& r) {
-    return r.from == Side::kA && r.header.exchange == Exchange::kIkeSaInit ? Fate::kHold : Fate::kDeliver;
+    return r.from == Side::kA && r.header.exchange == Exchange::kIkeSaInit ? Fate::kHold
+                                                                           : Fate::kDeliver;
   };
   p.run_until([&] { return !p.held.empty(); });
   // B's answers stay on the wire, where this test reads them.
@@ -264,12 +280,15 @@ TEST_F(Establish, ForgedCookieIsNotAccepted) {
 }
 
 TEST_F(Establish, WrongPskInstallsNothing) {
-  configure(psk_tunnel(Side::kA, dir, kPsk), psk_tunnel(Side::kB, dir, "ffeeddccbbaa99887766554433221100"));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  configure(psk_tunnel(Side::kA, dir, kPsk),
+            psk_tunnel(Side::kB, dir, "ffeeddccbbaa99887766554433221100"));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
   EXPECT_TRUE(p.hb.has_log(Severity::kError, {"pre-shared key mismatch"})) << p.hb.dump_logs();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {"refused our authentication", nn(NotifyType::kAuthenticationFailed)}))
+  EXPECT_TRUE(p.ha.has_log(Severity::kError,
+                           {"refused our authentication", nn(NotifyType::kAuthenticationFailed)}))
       << p.ha.dump_logs();
   EXPECT_EQ(p.engine(Side::kA).counters()["auth_failed"], 1);
   EXPECT_EQ(p.engine(Side::kB).counters()["auth_failed"], 1);
@@ -288,15 +307,20 @@ TEST_F(Establish, WrongPskInstallsNothing) {
 // The responder does not trust the initiator's certificate.
 TEST_F(Establish, ResponderRefusesUntrustedCertificate) {
   Pki lab(dir, "lab", "p256"), rogue(dir, "rogue", "p256");
-  const GatewayFiles ga = rogue.gateway("gwa.example", "p256"), gb = lab.gateway("gwb.example", "p256");
+  const GatewayFiles ga = rogue.gateway("gwa.example", "p256"),
+                     gb = lab.gateway("gwb.example", "p256");
   GatewayFiles ga_trusting_lab = ga;
   ga_trusting_lab.ca = lab.ca_path();
-  configure(cert_tunnel(Side::kA, ga_trusting_lab, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, ga.dns, "ecdsa"));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  configure(cert_tunnel(Side::kA, ga_trusting_lab, gb.dns, "ecdsa"),
+            cert_tunnel(Side::kB, gb, ga.dns, "ecdsa"));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
-  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"gwa.example", "is not trusted"})) << p.hb.dump_logs();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)})) << p.ha.dump_logs();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"gwa.example", "is not trusted"}))
+      << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)}))
+      << p.ha.dump_logs();
 }
 
 // The initiator does not trust the responder's certificate: the
@@ -304,15 +328,20 @@ TEST_F(Establish, ResponderRefusesUntrustedCertificate) {
 // the initiator's AUTHENTICATION_FAILED (section 2.21.2).
 TEST_F(Establish, InitiatorRefusesUntrustedCertificate) {
   Pki lab(dir, "lab", "p256"), rogue(dir, "rogue", "p256");
-  const GatewayFiles ga = lab.gateway("gwa.example", "p256"), gb = rogue.gateway("gwb.example", "p256");
+  const GatewayFiles ga = lab.gateway("gwa.example", "p256"),
+                     gb = rogue.gateway("gwb.example", "p256");
   GatewayFiles gb_trusting_lab = gb;
   gb_trusting_lab.ca = lab.ca_path();
-  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb_trusting_lab, ga.dns, "ecdsa"));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"),
+            cert_tunnel(Side::kB, gb_trusting_lab, ga.dns, "ecdsa"));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   p.run_for(milliseconds(300));
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {"gwb.example", "is not trusted"})) << p.ha.dump_logs();
-  EXPECT_TRUE(p.hb.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)})) << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {"gwb.example", "is not trusted"}))
+      << p.ha.dump_logs();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)}))
+      << p.hb.dump_logs();
   EXPECT_TRUE(p.ha.installed.empty());
   EXPECT_TRUE(p.ha.live.empty());
   EXPECT_TRUE(p.hb.live.empty()) << "B kept a Child SA the initiator never accepted";
@@ -324,10 +353,12 @@ TEST_F(Establish, IkeProposalMismatch) {
   config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
   ta.ike.proposal = "aes256gcm16-prfsha384-ecp384";
   configure(ta, psk_tunnel(Side::kB, dir, kPsk));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kNoProposalChosen), "aes256gcm16-prfsha384-ecp384"}))
+  EXPECT_TRUE(p.ha.has_log(Severity::kError,
+                           {nn(NotifyType::kNoProposalChosen), "aes256gcm16-prfsha384-ecp384"}))
       << p.ha.dump_logs();
   EXPECT_TRUE(p.hb.has_log(Severity::kError, {"no proposal chosen", "aes256gcm16-prfsha384-ecp384",
                                               "aes128gcm16-prfsha256-ecp256"}))
@@ -341,24 +372,31 @@ TEST_F(Establish, EspProposalMismatch) {
   config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
   ta.esp = "aes256gcm16";
   configure(ta, psk_tunnel(Side::kB, dir, kPsk));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kNoProposalChosen)})) << p.ha.dump_logs();
-  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"no ESP proposal matches", "aes256gcm16"})) << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kNoProposalChosen)}))
+      << p.ha.dump_logs();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"no ESP proposal matches", "aes256gcm16"}))
+      << p.hb.dump_logs();
   EXPECT_EQ(p.engine(Side::kA).list().size(), 0u);
-  EXPECT_EQ(p.engine(Side::kB).list().size(), 0u) << "the responder kept an IKE SA without a Child SA";
+  EXPECT_EQ(p.engine(Side::kB).list().size(), 0u)
+      << "the responder kept an IKE SA without a Child SA";
 }
 
 TEST_F(Establish, TrafficSelectorMismatch) {
   config::Tunnel tb = psk_tunnel(Side::kB, dir, kPsk);
   tb.remote_ts = {*api::Prefix::parse("10.9.0.0/24")};
   configure(psk_tunnel(Side::kA, dir, kPsk), tb);
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kTsUnacceptable)})) << p.ha.dump_logs();
-  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"traffic selectors", "10.1.0.0/24"})) << p.hb.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kTsUnacceptable)}))
+      << p.ha.dump_logs();
+  EXPECT_TRUE(p.hb.has_log(Severity::kError, {"traffic selectors", "10.1.0.0/24"}))
+      << p.hb.dump_logs();
 }
 
 // A responder narrows to the intersection (section 2.9); both data planes
@@ -368,7 +406,8 @@ TEST_F(Establish, NarrowedTrafficSelectors) {
   tb.remote_ts = {*api::Prefix::parse("10.1.0.0/25")};
   configure(psk_tunnel(Side::kA, dir, kPsk), tb);
   expect_up();
-  EXPECT_EQ(p.ha.live.begin()->second.local_ts, std::vector<api::Prefix>{*api::Prefix::parse("10.1.0.0/25")});
+  EXPECT_EQ(p.ha.live.begin()->second.local_ts,
+            std::vector<api::Prefix>{*api::Prefix::parse("10.1.0.0/25")});
 }
 
 TEST_F(Establish, TransportMode) {
@@ -385,8 +424,9 @@ TEST_F(Establish, ModeMismatch) {
   config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
   ta.mode = api::Mode::kTransport;
   configure(ta, psk_tunnel(Side::kB, dir, kPsk));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
   EXPECT_TRUE(p.hb.has_log(Severity::kError, {"mode mismatch"})) << p.hb.dump_logs();
 }
@@ -394,13 +434,17 @@ TEST_F(Establish, ModeMismatch) {
 // B expects another identity than the one A's certificate proves.
 TEST_F(Establish, UnexpectedIdentity) {
   Pki pki(dir, "lab", "p256");
-  const GatewayFiles ga = pki.gateway("gwa.example", "p256"), gb = pki.gateway("gwb.example", "p256");
-  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"), cert_tunnel(Side::kB, gb, "gwz.example", "ecdsa"));
-  p.run_until([&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
-              milliseconds(3000));
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256"),
+                     gb = pki.gateway("gwb.example", "p256");
+  configure(cert_tunnel(Side::kA, ga, gb.dns, "ecdsa"),
+            cert_tunnel(Side::kB, gb, "gwz.example", "ecdsa"));
+  p.run_until(
+      [&] { return p.ha.has_log(Severity::kError, {}) && p.hb.has_log(Severity::kError, {}); },
+      milliseconds(3000));
   expect_nothing_installed();
   EXPECT_TRUE(p.hb.has_log(Severity::kError, {"gwa.example"})) << p.hb.dump_logs();
-  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)})) << p.ha.dump_logs();
+  EXPECT_TRUE(p.ha.has_log(Severity::kError, {nn(NotifyType::kAuthenticationFailed)}))
+      << p.ha.dump_logs();
 }
 
 TEST_F(Establish, UnreadablePskFileIsAConfigError) {

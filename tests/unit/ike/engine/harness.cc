@@ -11,11 +11,16 @@ namespace portcullis::ctl::ike::test {
 
 namespace {
 
-api::IpAddr addr_of(Side s) { return s == Side::kA ? api::IpAddr::v4(192, 0, 2, 1) : api::IpAddr::v4(192, 0, 2, 2); }
-api::Prefix net_of(Side s) { return *api::Prefix::parse(s == Side::kA ? "10.1.0.0/24" : "10.2.0.0/24"); }
+api::IpAddr addr_of(Side s) {
+  return s == Side::kA ? api::IpAddr::v4(192, 0, 2, 1) : api::IpAddr::v4(192, 0, 2, 2);
+}
+api::Prefix net_of(Side s) {
+  return *api::Prefix::parse(s == Side::kA ? "10.1.0.0/24" : "10.2.0.0/24");
+}
 
 bool same(const crypto::SecretBytes& x, const crypto::SecretBytes& y) {
-  return x.span().size() == y.span().size() && std::equal(x.span().begin(), x.span().end(), y.span().begin());
+  return x.span().size() == y.span().size() &&
+         std::equal(x.span().begin(), x.span().end(), y.span().begin());
 }
 
 }  // namespace
@@ -30,13 +35,16 @@ void FakeHost::install_child(const ChildSa& c, bool use_outbound) {
 }
 
 void FakeHost::switch_outbound(const std::string& tunnel, uint64_t child_id) {
-  if (!live.count(child_id)) violations.push_back("switch_outbound to child " + std::to_string(child_id) + ", not installed");
+  if (!live.count(child_id))
+    violations.push_back("switch_outbound to child " + std::to_string(child_id) +
+                         ", not installed");
   outbound[tunnel] = child_id;
   switches.push_back(child_id);
 }
 
 void FakeHost::remove_child(const std::string& tunnel, uint64_t child_id) {
-  if (!live.erase(child_id)) violations.push_back("remove_child of child " + std::to_string(child_id) + ", not installed");
+  if (!live.erase(child_id))
+    violations.push_back("remove_child of child " + std::to_string(child_id) + ", not installed");
   removed.push_back(child_id);
   auto it = outbound.find(tunnel);
   if (it != outbound.end() && it->second == child_id) outbound.erase(it);
@@ -57,7 +65,9 @@ bool FakeHost::has_log(Severity s, std::initializer_list<const char*> parts) con
 std::string FakeHost::dump_logs() const {
   std::string out;
   static const char* kSev[] = {"info", "warn", "error"};
-  for (const auto& l : logs) out += std::string("  [") + kSev[static_cast<int>(l.severity)] + "] " + l.tunnel + ": " + l.message + "\n";
+  for (const auto& l : logs)
+    out += std::string("  [") + kSev[static_cast<int>(l.severity)] + "] " + l.tunnel + ": " +
+           l.message + "\n";
   return out;
 }
 
@@ -155,11 +165,13 @@ void Pair::inject(Side to, const Bytes& data, uint16_t port) {
   pump();
 }
 
-std::string Pair::state(Side s, const std::string& tunnel) { return engine(s).tunnel_state(tunnel, nullptr); }
+std::string Pair::state(Side s, const std::string& tunnel) {
+  return engine(s).tunnel_state(tunnel, nullptr);
+}
 
 bool Pair::established(const std::string& tunnel) {
-  return state(Side::kA, tunnel) == "up" && state(Side::kB, tunnel) == "up" && ha.outbound_child(tunnel) &&
-         hb.outbound_child(tunnel);
+  return state(Side::kA, tunnel) == "up" && state(Side::kB, tunnel) == "up" &&
+         ha.outbound_child(tunnel) && hb.outbound_child(tunnel);
 }
 
 // --- configuration -------------------------------------------------------------
@@ -183,8 +195,8 @@ config::Tunnel psk_tunnel(Side s, const TempDir& dir, const std::string& psk_hex
   return t;
 }
 
-config::Tunnel cert_tunnel(Side s, const GatewayFiles& own, const std::string& peer_dns, const std::string& auth,
-                           Side initiator) {
+config::Tunnel cert_tunnel(Side s, const GatewayFiles& own, const std::string& peer_dns,
+                           const std::string& auth, Side initiator) {
   config::Tunnel t = base_tunnel(s, initiator);
   t.ike.auth = auth;
   t.ike.certificate = own.cert;
@@ -220,11 +232,12 @@ void expect_mirror(const ChildSa& x, const ChildSa& y) {
 
 size_t check_all_mirrored(Pair& p) {
   size_t n = 0;
-  for (const auto& [id, x] : p.ha.live) {
+  for (const auto& kv_a : p.ha.live) {
+    const ChildSa& x = kv_a.second;
     auto it = std::find_if(p.hb.live.begin(), p.hb.live.end(),
                            [&](const auto& kv) { return kv.second.spi_in == x.spi_out; });
     if (it == p.hb.live.end()) {
-      ADD_FAILURE() << "A's child " << id << " has no mirror on B";
+      ADD_FAILURE() << "A's child " << kv_a.first << " has no mirror on B";
       continue;
     }
     expect_mirror(x, it->second);

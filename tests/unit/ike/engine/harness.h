@@ -48,7 +48,7 @@ class FakeHost : public EngineHost {
   const ChildSa* outbound_child(const std::string& tunnel = "t1") const;
 
   std::deque<Datagram> outbox;
-  std::map<uint64_t, ChildSa> live;         // installed, not yet removed
+  std::map<uint64_t, ChildSa> live;          // installed, not yet removed
   std::vector<uint64_t> installed, removed;  // every call, in order
   std::map<std::string, uint64_t> outbound;  // tunnel -> child id
   std::vector<uint64_t> switches;            // switch_outbound calls
@@ -82,7 +82,8 @@ class Pair {
   // step: one tick of each engine, then pump.
   void step();
   // run_until steps (with short sleeps) until `done` or the timeout.
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
   void run_for(std::chrono::milliseconds d);
   // release delivers held datagrams, oldest first (or newest first).
   void release(bool newest_first = false);
@@ -110,10 +111,11 @@ class Pair {
 // ikev2, initiating only on `initiator`).
 config::Tunnel base_tunnel(Side s, Side initiator = Side::kA);
 // psk_tunnel: base_tunnel with auth = "psk" and a PSK file in `dir`.
-config::Tunnel psk_tunnel(Side s, const TempDir& dir, const std::string& psk_hex, Side initiator = Side::kA);
+config::Tunnel psk_tunnel(Side s, const TempDir& dir, const std::string& psk_hex,
+                          Side initiator = Side::kA);
 // cert_tunnel: base_tunnel authenticating with `own`, expecting `peer_dns`.
-config::Tunnel cert_tunnel(Side s, const GatewayFiles& own, const std::string& peer_dns, const std::string& auth,
-                           Side initiator = Side::kA);
+config::Tunnel cert_tunnel(Side s, const GatewayFiles& own, const std::string& peer_dns,
+                           const std::string& auth, Side initiator = Side::kA);
 
 inline const std::string kPsk = "00112233445566778899aabbccddeeff0123456789abcdef";
 

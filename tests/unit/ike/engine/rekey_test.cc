@@ -21,19 +21,22 @@ class Up : public ::testing::Test {
   void SetUp() override {
     p.a.configure({psk_tunnel(Side::kA, dir, kPsk)}, {});
     p.b.configure({psk_tunnel(Side::kB, dir, kPsk)}, {});
-    ASSERT_TRUE(p.run_until([&] { return p.established(); })) << p.ha.dump_logs() << p.hb.dump_logs();
+    ASSERT_TRUE(p.run_until([&] { return p.established(); }))
+        << p.ha.dump_logs() << p.hb.dump_logs();
     p.run_for(milliseconds(20));
   }
   void TearDown() override {
     for (Side s : {Side::kA, Side::kB}) {
       EXPECT_TRUE(p.host(s).violations.empty()) << name(s) << ": " << p.host(s).violations.front();
-      EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n" << p.host(s).dump_logs();
+      EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n"
+                                                           << p.host(s).dump_logs();
     }
   }
   std::string logs() { return "A:\n" + p.ha.dump_logs() + "B:\n" + p.hb.dump_logs(); }
   // settled: each side has exactly one Child SA, the one it sends on.
   bool settled() {
-    return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.ha.outbound_child() && p.hb.outbound_child();
+    return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.ha.outbound_child() &&
+           p.hb.outbound_child();
   }
   // rekey_child asks side s for a Child SA rekey and checks the answer.
   void rekey_child(Side s) {
@@ -70,8 +73,9 @@ TEST_P(Rekey, ChildSaMakeBeforeBreak) {
   const auto old_spis = spis();
   // Hold the rekey initiator's INFORMATIONAL (the DELETE of the old SA).
   p.filter = [&](const WireRecord& r) {
-    return r.from == ini && r.header.exchange == Exchange::kInformational && !r.header.response() ? Fate::kHold
-                                                                                                  : Fate::kDeliver;
+    return r.from == ini && r.header.exchange == Exchange::kInformational && !r.header.response()
+               ? Fate::kHold
+               : Fate::kDeliver;
   };
   rekey_child(ini);
   p.pump();
@@ -111,7 +115,8 @@ TEST_P(Rekey, ChildSaMakeBeforeBreak) {
   // And again from the other side, on the new pair.
   const auto mid_spis = spis();
   rekey_child(resp);
-  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid_spis; }, milliseconds(2000))) << logs();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid_spis; }, milliseconds(2000)))
+      << logs();
   expect_one_new_pair(mid_spis);
 }
 
@@ -124,10 +129,11 @@ TEST_P(Rekey, IkeSaKeepsItsChildren) {
   auto rekeyed = [&] {
     const auto la = p.a.list(), lb = p.b.list();
     return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != before_a[0]["spi_i"] &&
-           lb[0]["spi_i"] == la[0]["spi_i"] && lb[0]["spi_r"] == la[0]["spi_r"] && p.a.counters()["ike_sas"] == 1 &&
-           p.b.counters()["ike_sas"] == 1;
+           lb[0]["spi_i"] == la[0]["spi_i"] && lb[0]["spi_r"] == la[0]["spi_r"] &&
+           p.a.counters()["ike_sas"] == 1 && p.b.counters()["ike_sas"] == 1;
   };
-  ASSERT_TRUE(p.run_until(rekeyed, milliseconds(2000))) << logs() << p.a.list().dump() << p.b.list().dump();
+  ASSERT_TRUE(p.run_until(rekeyed, milliseconds(2000)))
+      << logs() << p.a.list().dump() << p.b.list().dump();
   // The rekey initiator is the new SA's original initiator (section 2.18).
   EXPECT_EQ(p.engine(ini).list()[0]["role"], "initiator");
   EXPECT_EQ(p.engine(other(ini)).list()[0]["role"], "responder");
@@ -145,7 +151,8 @@ TEST_P(Rekey, IkeSaKeepsItsChildren) {
   for (Side s : {ini, other(ini)}) {
     const auto old = spis();
     rekey_child(s);
-    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+        << logs();
     expect_one_new_pair(old);
   }
   const auto second = p.a.list();
@@ -153,13 +160,15 @@ TEST_P(Rekey, IkeSaKeepsItsChildren) {
   ASSERT_TRUE(p.run_until(
       [&] {
         const auto la = p.a.list(), lb = p.b.list();
-        return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != second[0]["spi_i"] && lb[0]["spi_i"] == la[0]["spi_i"];
+        return la.size() == 1 && lb.size() == 1 && la[0]["spi_i"] != second[0]["spi_i"] &&
+               lb[0]["spi_i"] == la[0]["spi_i"];
       },
       milliseconds(2000)))
       << logs();
   const auto old = spis();
   rekey_child(ini);
-  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+      << logs();
   expect_one_new_pair(old);
 }
 
@@ -168,12 +177,14 @@ TEST_P(Rekey, ChildExpiringStartsARekey) {
   const Side s = GetParam();
   const auto old = spis();
   p.engine(s).child_expiring("t1", p.host(s).outbound_child()->spi_in, false);
-  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+      << logs();
   expect_one_new_pair(old);
   // The outbound SPI names it as well; so does a hard expiry (with a warning).
   const auto mid = spis();
   p.engine(s).child_expiring("t1", p.host(s).outbound_child()->spi_out, false);
-  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid; }, milliseconds(2000))) << logs();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != mid; }, milliseconds(2000)))
+      << logs();
   expect_one_new_pair(mid);
   // An unknown SPI changes nothing.
   const size_t sent = p.wire.size();
@@ -190,7 +201,8 @@ TEST_P(Rekey, LostResponseToTheOldIkeSasDelete) {
   const Side ini = GetParam();
   const auto before = p.a.list();
   p.filter = [&](const WireRecord& r) {
-    return r.from == other(ini) && r.header.exchange == Exchange::kInformational && r.header.response()
+    return r.from == other(ini) && r.header.exchange == Exchange::kInformational &&
+                   r.header.response()
                ? Fate::kDrop
                : Fate::kDeliver;
   };
@@ -208,7 +220,8 @@ TEST_P(Rekey, LostResponseToTheOldIkeSasDelete) {
   EXPECT_TRUE(p.hb.removed.empty());
   const auto old = spis();
   rekey_child(other(ini));
-  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+      << logs();
   expect_one_new_pair(old);
 }
 
@@ -229,18 +242,22 @@ TEST_F(Collision, SimultaneousChildRekeys) {
     rekey_child(Side::kA);
     rekey_child(Side::kB);
     p.pump();
-    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000))) << logs();
+    ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+        << logs();
     p.run_for(milliseconds(150));  // nothing more happens afterwards
     expect_one_new_pair(old);
     // Which side's exchange made the survivor: A initiated it if A
     // installed it with use_outbound (no switch_outbound since).
     const uint64_t now_a = p.ha.outbound.at("t1");
-    winners.insert(std::find(p.ha.switches.begin(), p.ha.switches.end(), now_a) == p.ha.switches.end() ? "A" : "B");
+    winners.insert(
+        std::find(p.ha.switches.begin(), p.ha.switches.end(), now_a) == p.ha.switches.end() ? "A"
+                                                                                            : "B");
     EXPECT_NE(now_a, old_a);
     // It was a collision, and exactly one side found its SA redundant.
     size_t redundant = 0;
     for (Side s : {Side::kA, Side::kB}) {
-      for (const auto& l : p.host(s).logs) redundant += l.message.find("ours is redundant") != std::string::npos;
+      for (const auto& l : p.host(s).logs)
+        redundant += l.message.find("ours is redundant") != std::string::npos;
     }
     EXPECT_EQ(redundant, static_cast<size_t>(round + 1)) << logs();
     if (HasFatalFailure() || HasFailure()) break;
@@ -293,13 +310,15 @@ TEST(Lifetimes, ChildSasRekeyOnTheirOwn) {
   ASSERT_TRUE(p.run_until([&] { return p.established(); }));
   p.run_for(std::chrono::milliseconds(4500));
   EXPECT_GE(p.ha.installed.size(), 4u);
-  ASSERT_TRUE(p.run_until([&] { return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.established(); },
-                          std::chrono::milliseconds(3000)))
+  ASSERT_TRUE(
+      p.run_until([&] { return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.established(); },
+                  std::chrono::milliseconds(3000)))
       << p.ha.dump_logs() << p.hb.dump_logs();
   EXPECT_EQ(check_all_mirrored(p), 1u);
   for (Side s : {Side::kA, Side::kB}) {
     EXPECT_TRUE(p.host(s).violations.empty()) << p.host(s).violations.front();
-    EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n" << p.host(s).dump_logs();
+    EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n"
+                                                         << p.host(s).dump_logs();
     // Every Child SA ever installed was removed again, except the live one.
     EXPECT_EQ(p.host(s).installed.size(), p.host(s).removed.size() + 1);
   }

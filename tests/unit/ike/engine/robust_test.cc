@@ -46,7 +46,10 @@ class Robust : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(q.engine(s).rekey_child("t1", error)) << error;
     ASSERT_TRUE(q.run_until(
-        [&] { return q.ha.live.size() == 1 && q.hb.live.size() == 1 && q.established() && spis(q) != old; },
+        [&] {
+          return q.ha.live.size() == 1 && q.hb.live.size() == 1 && q.established() &&
+                 spis(q) != old;
+        },
         milliseconds(3000)))
         << logs(q);
     EXPECT_EQ(check_all_mirrored(q), 1u);
@@ -55,7 +58,8 @@ class Robust : public ::testing::Test {
   static std::vector<WireRecord> records(Pair& q, Side s, Exchange ex, bool response) {
     std::vector<WireRecord> out;
     for (const auto& r : q.wire) {
-      if (r.from == s && r.parsed && r.header.exchange == ex && r.header.response() == response) out.push_back(r);
+      if (r.from == s && r.parsed && r.header.exchange == ex && r.header.response() == response)
+        out.push_back(r);
     }
     return out;
   }
@@ -70,8 +74,9 @@ class Robust : public ::testing::Test {
 TEST_F(Robust, LostIkeAuthResponse) {
   int dropped = 0;
   p.filter = [&](const WireRecord& r) {
-    return r.from == Side::kB && r.header.exchange == Exchange::kIkeAuth && dropped++ == 0 ? Fate::kDrop
-                                                                                           : Fate::kDeliver;
+    return r.from == Side::kB && r.header.exchange == Exchange::kIkeAuth && dropped++ == 0
+               ? Fate::kDrop
+               : Fate::kDeliver;
   };
   up(p);
   EXPECT_EQ(dropped, 2);
@@ -91,8 +96,9 @@ TEST_F(Robust, LostIkeAuthResponse) {
 TEST_F(Robust, LostIkeSaInitResponse) {
   int dropped = 0;
   p.filter = [&](const WireRecord& r) {
-    return r.from == Side::kB && r.header.exchange == Exchange::kIkeSaInit && dropped++ == 0 ? Fate::kDrop
-                                                                                             : Fate::kDeliver;
+    return r.from == Side::kB && r.header.exchange == Exchange::kIkeSaInit && dropped++ == 0
+               ? Fate::kDrop
+               : Fate::kDeliver;
   };
   up(p);
   const auto resps = records(p, Side::kB, Exchange::kIkeSaInit, true);
@@ -107,9 +113,11 @@ TEST_F(Robust, LostIkeSaInitResponse) {
 // fragmented request must bring the cached fragments back.
 TEST_F(Robust, LostFragmentedIkeAuthResponse) {
   Pki pki(dir, "lab", "p256");
-  const GatewayFiles ga = pki.gateway("gwa.example", "p256", 80), gb = pki.gateway("gwb.example", "p256", 80);
+  const GatewayFiles ga = pki.gateway("gwa.example", "p256", 80),
+                     gb = pki.gateway("gwb.example", "p256", 80);
   p.filter = [&](const WireRecord& r) {
-    return r.from == Side::kB && r.header.exchange == Exchange::kIkeAuth && p.a.counters()["retransmits"] == 0
+    return r.from == Side::kB && r.header.exchange == Exchange::kIkeAuth &&
+                   p.a.counters()["retransmits"] == 0
                ? Fate::kDrop
                : Fate::kDeliver;
   };
@@ -126,8 +134,9 @@ TEST_F(Robust, LostCreateChildSaResponse) {
   up(p);
   int dropped = 0;
   p.filter = [&](const WireRecord& r) {
-    return r.from == Side::kB && r.header.exchange == Exchange::kCreateChildSa && dropped++ == 0 ? Fate::kDrop
-                                                                                                 : Fate::kDeliver;
+    return r.from == Side::kB && r.header.exchange == Exchange::kCreateChildSa && dropped++ == 0
+               ? Fate::kDrop
+               : Fate::kDeliver;
   };
   rekey_child_and_settle(p, Side::kA);
   EXPECT_EQ(p.hb.installed.size(), 2u) << "the retransmitted request made a second Child SA";
@@ -275,8 +284,9 @@ TEST_F(Robust, ConfigureChangingTheTunnel) {
   ta.esp = tb.esp = "aes256gcm16";
   p.b.configure({tb}, {});
   p.a.configure({ta}, {});
-  ASSERT_TRUE(p.run_until([&] { return p.established() && p.ha.live.size() == 1 && p.ha.installed.size() == 2; },
-                          milliseconds(3000)))
+  ASSERT_TRUE(p.run_until(
+      [&] { return p.established() && p.ha.live.size() == 1 && p.ha.installed.size() == 2; },
+      milliseconds(3000)))
       << logs(p);
   EXPECT_EQ(p.ha.live.begin()->second.algs.suite, "aes256gcm16");
   EXPECT_EQ(check_all_mirrored(p), 1u);
