@@ -11,6 +11,18 @@ _portcullisctl_tunnels() {
         sed -n 's/^ *"name": *"\([^"]*\)".*/\1/p'
 }
 
+# The IKEv2 tunnels only (for `ike show`): each tunnel is one object of
+# the pretty-printed array, its fields four spaces in.
+_portcullisctl_ike_tunnels() {
+    local sock=()
+    [[ -n $1 ]] && sock=(--socket "$1")
+    portcullisctl "${sock[@]}" --json tunnel list 2>/dev/null | awk '
+        /^  \{/ { name = ""; ike = 0 }
+        /^    "keying": *"ikev2"/ { ike = 1 }
+        /^    "name":/ { name = $0; sub(/^ *"name": *"/, "", name); sub(/".*/, "", name) }
+        /^  \}/ { if (ike && name != "") print name }'
+}
+
 _portcullisctl() {
     local cur prev
     cur=${COMP_WORDS[COMP_CWORD]}
@@ -52,10 +64,11 @@ _portcullisctl() {
     local cmd=${words[0]} sub=${words[1]}
     local list=""
     case $words_n in
-        0) list="status tunnel sa policy route port stats events config $globals" ;;
+        0) list="status tunnel ike sa policy route port stats events config $globals" ;;
         1)
             case $cmd in
                 tunnel) list="list show add del up down rekey" ;;
+                ike) list="list show" ;;
                 sa) list="list show" ;;
                 policy|port) list="list" ;;
                 route) list="list add del" ;;
@@ -69,6 +82,12 @@ _portcullisctl() {
                 tunnel/show|tunnel/del|tunnel/up|tunnel/down|tunnel/rekey)
                     if ((words_n == 2)) && [[ $cur != -* ]]; then
                         COMPREPLY=($(compgen -W "$(_portcullisctl_tunnels "$sock")" -- "$cur"))
+                        return
+                    fi
+                    [[ $sub == rekey ]] && list="--ike" ;;
+                ike/show)
+                    if ((words_n == 2)) && [[ $cur != -* ]]; then
+                        COMPREPLY=($(compgen -W "$(_portcullisctl_ike_tunnels "$sock")" -- "$cur"))
                         return
                     fi ;;
                 tunnel/add)
