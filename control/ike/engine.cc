@@ -143,6 +143,28 @@ void Engine::respond_init(const Datagram& d, const Message& m) {
               "IKE_SA_INIT from " + d.remote.str() + " to " + d.local.str() + ": no ikev2 tunnel between these addresses");
     return;
   }
+  // Both gateways initiating at once (ike.initiate is true on both by
+  // default): the IKE_SA_INIT requests cross. The one with the lower
+  // initiator SPI goes on, which both sides decide alike: the side that
+  // sent it ignores the other request; the other side gives up its own
+  // attempt and answers. Without this each side ends up the responder of
+  // an SA the other has dropped.
+  for (auto& sa : sas_) {
+    if (!sa->initiator_ || sa->tunnel_ == nullptr || sa->remote_.addr != d.remote.addr ||
+        (sa->state_ != IkeSa::State::kInitSent && sa->state_ != IkeSa::State::kAuthSent) ||
+        std::find(candidates.begin(), candidates.end(), sa->tunnel_) == candidates.end()) {
+      continue;
+    }
+    TunnelCtx& t = *sa->tunnel_;
+    if (sa->spi_i_ <= m.header.spi_i) {
+      counters_.dropped++;
+      return;  // ours goes on; the peer answers it and drops its own
+    }
+    host_.log(t.cfg.name, Severity::kInfo,
+              "IKE_SA_INIT from " + d.remote.str() + " crossed ours; answering it instead");
+    sa->abandon("crossed by the peer's IKE_SA_INIT");
+    t.retry_at = Clock::now() + timers_.retry_after_failure;
+  }
   // Cookies (section 2.6): under load, answer only requests that prove
   // they can receive at their source address.
   size_t half_open = 0;
@@ -180,6 +202,14 @@ void Engine::respond_init(const Datagram& d, const Message& m) {
 void Engine::tick() {
   std::lock_guard lock(mu_);
   const auto now = Clock::now();
+  // A tunnel the peer is negotiating with us (we answered its
+  // IKE_SA_INIT) does not start its own attempt meanwhile.
+  auto half_open_for = [&](TunnelCtx* t) {
+    return std::any_of(sas_.begin(), sas_.end(), [&](const std::unique_ptr<IkeSa>& sa) {
+      return sa->state_ == IkeSa::State::kInitDone &&
+             std::find(sa->candidates_.begin(), sa->candidates_.end(), t) != sa->candidates_.end();
+    });
+  };
   if (now - cookie_rotated_ > kCookieRotation) {
     cookie_secret_old_ = cookie_secret_;
     cookie_secret_ = random_nonce(32);
@@ -207,7 +237,8 @@ void Engine::tick() {
                             }),
              sas_.end());
   for (auto& [name, t] : tunnels_) {
-    if (t->cfg.enabled && t->cfg.ike.initiate && t->error.empty() && t->sa == nullptr && now >= t->retry_at) {
+    if (t->cfg.enabled && t->cfg.ike.initiate && t->error.empty() && t->sa == nullptr && now >= t->retry_at &&
+        !half_open_for(t.get())) {
       start_initiator(*t);
     }
   }
