@@ -108,6 +108,33 @@ TEST_F(Establish, PskWithBInitiating) {
   EXPECT_EQ(init_requests(Side::kA), 0u);
 }
 
+// ike.initiate defaults to true: two gateways configured alike both
+// initiate, and their IKE_SA_INIT requests cross. One IKE SA must result,
+// the same on both sides, with one Child SA pair.
+TEST_F(Establish, BothInitiate) {
+  for (int round = 0; round < 8; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Pair q;
+    config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk), tb = psk_tunnel(Side::kB, dir, kPsk);
+    ta.ike.initiate = tb.ike.initiate = true;
+    q.a.configure({ta}, {});
+    q.b.configure({tb}, {});
+    ASSERT_TRUE(q.run_until([&] { return q.established(); }, milliseconds(5000)))
+        << q.ha.dump_logs() << q.hb.dump_logs();
+    q.run_for(milliseconds(300));
+    const auto la = q.a.list(), lb = q.b.list();
+    ASSERT_EQ(la.size(), 1u) << la.dump() << q.ha.dump_logs();
+    ASSERT_EQ(lb.size(), 1u) << lb.dump() << q.hb.dump_logs();
+    EXPECT_EQ(la[0]["spi_i"], lb[0]["spi_i"]);
+    EXPECT_EQ(la[0]["spi_r"], lb[0]["spi_r"]);
+    EXPECT_EQ(check_all_mirrored(q), 1u);
+    EXPECT_TRUE(q.established());
+    EXPECT_TRUE(q.ha.violations.empty());
+    EXPECT_TRUE(q.hb.violations.empty());
+    if (HasFailure()) break;
+  }
+}
+
 TEST_F(Establish, EcdsaP256Certificates) {
   Pki pki(dir, "lab", "p256");
   const GatewayFiles ga = pki.gateway("gwa.example", "p256"),
