@@ -297,6 +297,27 @@ TEST_F(Collision, SimultaneousIkeRekeys) {
   EXPECT_FALSE(p.hb.has_log(Severity::kError, {})) << p.hb.dump_logs();
 }
 
+// A rekeys the Child SA while B rekeys the IKE SA: each refuses the
+// other with TEMPORARY_FAILURE and tries again shortly; both complete.
+TEST_F(Collision, ChildRekeyMeetsIkeRekey) {
+  const auto before = p.a.list();
+  const auto old = spis();
+  std::string error;
+  ASSERT_TRUE(p.a.rekey_child("t1", error)) << error;
+  ASSERT_TRUE(p.b.rekey_ike("t1", error)) << error;
+  ASSERT_TRUE(p.run_until(
+      [&] {
+        const auto la = p.a.list(), lb = p.b.list();
+        return settled() && spis() != old && la.size() == 1 && lb.size() == 1 &&
+               la[0]["spi_i"] != before[0]["spi_i"] && lb[0]["spi_i"] == la[0]["spi_i"];
+      },
+      milliseconds(20000)))
+      << logs();
+  expect_one_new_pair(old);
+  EXPECT_FALSE(p.ha.has_log(Severity::kError, {})) << p.ha.dump_logs();
+  EXPECT_FALSE(p.hb.has_log(Severity::kError, {})) << p.hb.dump_logs();
+}
+
 // Lifetimes of one second: both sides rekey on their own timers, often
 // together. Whatever happens, each settles on one mirrored pair.
 TEST(Lifetimes, ChildSasRekeyOnTheirOwn) {
@@ -321,6 +342,75 @@ TEST(Lifetimes, ChildSasRekeyOnTheirOwn) {
                                                          << p.host(s).dump_logs();
     // Every Child SA ever installed was removed again, except the live one.
     EXPECT_EQ(p.host(s).installed.size(), p.host(s).removed.size() + 1);
+  }
+}
+
+// A's IKE SA lifetime is two seconds (B's the default day): A rekeys the
+// IKE SA on its own timer, again and again; the Child SA stays.
+TEST(Lifetimes, IkeSaRekeysOnItsOwn) {
+  TempDir dir;
+  Pair p;
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
+  ta.ike.ike_lifetime_seconds = 2;
+  p.a.configure({ta}, {});
+  p.b.configure({psk_tunnel(Side::kB, dir, kPsk)}, {});
+  ASSERT_TRUE(p.run_until([&] { return p.established(); }));
+  std::set<std::string> spis;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(4500);
+  while (std::chrono::steady_clock::now() < end) {
+    p.run_for(std::chrono::milliseconds(50));
+    for (const auto& sa : p.a.list()) spis.insert(sa["spi_i"].get<std::string>());
+  }
+  EXPECT_GE(spis.size(), 3u) << "expected at least two IKE SA rekeys";
+  ASSERT_TRUE(p.run_until([&] { return p.a.list().size() == 1 && p.b.list().size() == 1; }));
+  EXPECT_EQ(p.a.list()[0]["spi_i"], p.b.list()[0]["spi_i"]);
+  EXPECT_EQ(p.ha.installed.size(), 1u);
+  EXPECT_TRUE(p.ha.removed.empty());
+  EXPECT_TRUE(p.hb.removed.empty());
+  EXPECT_TRUE(p.established());
+  for (Side s : {Side::kA, Side::kB}) {
+    EXPECT_FALSE(p.host(s).has_log(Severity::kWarn, {})) << name(s) << ":\n"
+                                                         << p.host(s).dump_logs();
+  }
+}
+
+// NAT-T: Child SAs made by rekeys, before and after an IKE SA rekey, stay
+// in UDP on port 4500, and so does IKE.
+TEST(NatT, RekeysKeepUdpEncapsulation) {
+  TempDir dir;
+  Pair p;
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
+  ta.udp_encap = true;
+  p.a.configure({ta}, {});
+  p.b.configure({psk_tunnel(Side::kB, dir, kPsk)}, {});
+  ASSERT_TRUE(p.run_until([&] { return p.established(); }));
+  std::string error;
+  auto settle = [&](const std::set<uint64_t>& before) {
+    return p.run_until([&] {
+      return p.ha.live.size() == 1 && p.hb.live.size() == 1 && p.established() &&
+             before.count(p.ha.live.begin()->first) == 0;
+    });
+  };
+  ASSERT_TRUE(p.b.rekey_child("t1", error)) << error;
+  ASSERT_TRUE(settle({p.ha.outbound.at("t1")}));
+  ASSERT_TRUE(p.b.rekey_ike("t1", error)) << error;
+  p.run_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(p.a.rekey_child("t1", error)) << error;
+  ASSERT_TRUE(settle({p.ha.outbound.at("t1")}));
+  EXPECT_EQ(check_all_mirrored(p), 1u);
+  EXPECT_EQ(p.ha.installed.size(), 3u);
+  for (Side s : {Side::kA, Side::kB}) {
+    for (const auto& kv : p.host(s).live) {
+      EXPECT_TRUE(kv.second.udp_encap);
+      EXPECT_EQ(kv.second.local.port, 4500);
+      EXPECT_EQ(kv.second.remote.port, 4500);
+    }
+    EXPECT_EQ(p.engine(s).list()[0]["nat_t"], true);
+  }
+  for (const auto& r : p.wire) {
+    if (r.header.exchange == Exchange::kIkeSaInit) continue;
+    EXPECT_EQ(r.d.local.port, 4500);
+    EXPECT_EQ(r.d.remote.port, 4500);
   }
 }
 

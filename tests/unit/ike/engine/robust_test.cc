@@ -277,6 +277,36 @@ TEST_F(Robust, ConfigureRemovingTheTunnel) {
   expect_no_violations(p);
 }
 
+// `tunnel down` (enabled = false) deletes the IKE SA; up again connects.
+TEST_F(Robust, TunnelDownAndUp) {
+  up(p);
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
+  ta.enabled = false;
+  p.a.configure({ta}, {});
+  p.pump();
+  EXPECT_TRUE(p.ha.live.empty());
+  EXPECT_TRUE(p.hb.live.empty());
+  EXPECT_EQ(p.a.tunnel_state("t1", nullptr), "down");
+  p.run_for(milliseconds(100));
+  EXPECT_EQ(p.a.list().size(), 0u);
+  ta.enabled = true;
+  p.a.configure({ta}, {});
+  ASSERT_TRUE(p.run_until([&] { return p.established(); }, milliseconds(3000))) << logs(p);
+  EXPECT_EQ(check_all_mirrored(p), 1u);
+  expect_no_violations(p);
+}
+
+// Configuring the same tunnels again changes nothing.
+TEST_F(Robust, ConfigureUnchangedIsANoOp) {
+  up(p);
+  const size_t sent = p.wire.size();
+  configure(p);
+  p.run_for(milliseconds(100));
+  EXPECT_EQ(p.wire.size(), sent);
+  EXPECT_EQ(p.ha.installed.size(), 1u);
+  EXPECT_TRUE(p.established());
+}
+
 // A changed tunnel starts over with the new settings.
 TEST_F(Robust, ConfigureChangingTheTunnel) {
   up(p);
