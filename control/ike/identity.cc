@@ -9,9 +9,11 @@
 // an empty remote_id accepts any identity the credentials prove.
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -128,6 +130,16 @@ std::unique_ptr<Credentials> load_credentials(const config::Tunnel& t, std::stri
     if (!k) return nullptr;
     c->psk = k->bytes;
   } else {
+    // The private key is a secret file like the others (config/secrets.h):
+    // 0600 or stricter.
+    struct stat st {};
+    if (::stat(t.ike.private_key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      error = t.ike.private_key + ": mode " + mode + " is too open; private keys must be 0600 or stricter (chmod 600 " +
+              t.ike.private_key + ")";
+      return nullptr;
+    }
     c->key = PrivateKey::load(t.ike.private_key, error);
     if (!c->key) return nullptr;
     if ((t.ike.auth == "ed25519") != (c->key->kind() == "ed25519")) {

@@ -403,8 +403,9 @@ void IkeSa::on_auth_request(const Message& m, const std::vector<Payload>& inner)
     break;
   }
   if (!chosen) {
+    const std::string asked = idr ? " and asks for our identity " + id_text(*idr) : std::string();
     e_.host_.log("", Severity::kError,
-                 "IKE_AUTH from " + remote_.str() + ": no tunnel expects identity " + who + "; refused");
+                 "IKE_AUTH from " + remote_.str() + ": no tunnel expects identity " + who + asked + "; refused");
     e_.counters_.auth_failed++;
     send_notify_error(m, NotifyType::kAuthenticationFailed);
     abandon("unknown identity " + who);
@@ -451,15 +452,26 @@ void IkeSa::on_auth_request(const Message& m, const std::vector<Payload>& inner)
   }
   const bool transport_asked = find_notify(inner, NotifyType::kUseTransportMode) != nullptr;
   const bool transport_ok = transport_asked == (t.cfg.mode == api::Mode::kTransport);
+  // INITIAL_CONTACT (section 2.4): the peer holds no other IKE SA with us,
+  // so ours are stale: dropped below, after the new Child SA is installed
+  // (make-before-break). An SA the peer spoke on since this one began is
+  // not stale but a simultaneous start of both sides: it stays.
+  std::vector<IkeSa*> stale;
   if (find_notify(inner, NotifyType::kInitialContact)) {
-    // The peer has no other IKE SA with us (section 2.4): drop ours.
     for (auto& other : e_.sas_) {
-      if (other.get() != this && other->tunnel_ == &t && other->state_ != State::kDead) {
-        other->abandon("the peer restarted (INITIAL_CONTACT)");
+      if (other.get() != this && other->tunnel_ == &t && other->state_ != State::kDead &&
+          other->last_heard_ < created_) {
+        stale.push_back(other.get());
       }
     }
   }
   established(Clock::now());
+  struct DropStale {
+    std::vector<IkeSa*>& v;
+    ~DropStale() {
+      for (IkeSa* o : v) o->abandon("the peer restarted (INITIAL_CONTACT)");
+    }
+  } drop_stale{stale};
   if (!chosen_esp || ts_remote.empty() || ts_local.empty() || !transport_ok) {
     const NotifyType err = !chosen_esp ? NotifyType::kNoProposalChosen : NotifyType::kTsUnacceptable;
     log(Severity::kError, "IKE SA with " + who + " is up, but its Child SA was refused: " +

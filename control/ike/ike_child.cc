@@ -467,6 +467,20 @@ void IkeSa::on_informational_request(const Message& m, const std::vector<Payload
     reply.push_back(d);
   }
   send_response(m, reply);
+  const bool none_left = !ours.empty() && std::none_of(children_.begin(), children_.end(),
+                                                       [](const Child& c) { return !c.deleting; });
+  if (!delete_ike && none_left && tunnel_) {
+    // The peer took the tunnel's last Child SA away without a
+    // replacement. An IKE SA without one carries no traffic: start over
+    // if we initiate, else wait for the peer to.
+    Engine::TunnelCtx* t = tunnel_;
+    const bool retry = t->cfg.ike.initiate;
+    log(Severity::kWarn, std::string("the peer deleted the last Child SA; ") +
+                             (retry ? "renegotiating the tunnel" : "closing the IKE SA until the peer starts again"));
+    close("no Child SA left");
+    if (retry) t->retry_at = Clock::now() + std::chrono::seconds(1);
+    return;
+  }
   if (delete_ike) {
     if (replaced_by_) {
       abandon("rekeyed");

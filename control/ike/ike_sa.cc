@@ -303,7 +303,14 @@ void IkeSa::fail(const std::string& why, bool retry) {
   failure_ = why;
   log(Severity::kError, why);
   abandon(why);
-  if (tunnel_ && retry && tunnel_->cfg.ike.initiate) tunnel_->retry_at = Clock::now() + e_.timers_.retry_after_failure;
+  if (tunnel_ && retry && tunnel_->cfg.ike.initiate) {
+    // Up to half as long again, at random: two gateways that both
+    // initiate must not keep retrying in step.
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    const auto base = std::chrono::duration_cast<std::chrono::milliseconds>(e_.timers_.retry_after_failure);
+    std::uniform_int_distribution<int64_t> extra(0, base.count() / 2);
+    tunnel_->retry_at = Clock::now() + base + std::chrono::milliseconds(extra(rng));
+  }
 }
 
 void IkeSa::abandon(const std::string& why) {
@@ -318,6 +325,15 @@ void IkeSa::abandon(const std::string& why) {
   if (tunnel_ && tunnel_->sa == this) {
     tunnel_->sa = nullptr;
     tunnel_->last_failure = why;
+    // Another established IKE SA of the tunnel (both sides started one)
+    // carries it on.
+    for (auto& other : e_.sas_) {
+      if (other.get() != this && other->tunnel_ == tunnel_ && other->state_ == State::kEstablished &&
+          other->replaced_by_ == nullptr) {
+        tunnel_->sa = other.get();
+        tunnel_->last_failure.clear();
+      }
+    }
   }
 }
 
