@@ -185,6 +185,7 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     e_.counters_.rekeys++;
     log(Severity::kInfo, "IKE SA rekeyed by the peer (" + chosen->name() + ")");
     e_.sas_.push_back(std::move(fresh));
+    n.run_tasks();  // Child SA work adopted from this SA
     return;
   }
   // Child SA: a rekey (REKEY_SA names the SA by the SPI the peer receives
@@ -378,6 +379,7 @@ void IkeSa::start_ike_rekey() {
     e_.counters_.rekeys++;
     log(Severity::kInfo, "IKE SA rekeyed (" + chosen->name() + ")");
     e_.sas_.push_back(std::move(fresh));
+    n.run_tasks();  // Child SA work adopted from this SA
     // The old SA's last word: DELETE it (section 1.3.2).
     add_task(Task::kDeleteIke);
   });
@@ -387,10 +389,24 @@ void IkeSa::adopt(IkeSa& old) {
   children_ = std::move(old.children_);
   old.children_.clear();
   old.replaced_by_ = this;
+  // Child SA work moves with the children: the old SA's queued rekeys and
+  // DELETEs, and a DELETE of ours it sent but never saw answered (its
+  // answer would find no child there); else that Child SA is never
+  // removed and the peer never moves its outbound traffic off it.
+  for (const auto& t : old.tasks_) {
+    if (t.first == Task::kRekeyChild || t.first == Task::kDeleteChild) tasks_.push_back(t);
+  }
   old.tasks_.erase(std::remove_if(old.tasks_.begin(), old.tasks_.end(),
                                   [](const auto& t) { return t.first != Task::kDeleteIke; }),
                    old.tasks_.end());
-  for (auto& c : children_) c.rekeying = false;
+  for (auto& c : children_) {
+    c.rekeying = false;
+    const auto item = std::make_pair(Task::kDeleteChild, c.id);
+    if (c.deleting && c.remove_at == Clock::time_point{} &&
+        std::find(tasks_.begin(), tasks_.end(), item) == tasks_.end()) {
+      tasks_.push_back(item);
+    }
+  }
   if (tunnel_) tunnel_->sa = this;
 }
 
