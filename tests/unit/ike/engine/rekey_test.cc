@@ -297,6 +297,35 @@ TEST_F(Collision, SimultaneousIkeRekeys) {
   EXPECT_FALSE(p.hb.has_log(Severity::kError, {})) << p.hb.dump_logs();
 }
 
+// A's DELETE of the old Child SA after a rekey is still unanswered when
+// B rekeys the IKE SA: the children move to the new IKE SA, and so must
+// that DELETE, or the old Child SA stays forever (A) and B never moves
+// its outbound traffic to the new one.
+TEST_F(Collision, IkeRekeyWhileAChildDeleteIsInFlight) {
+  const auto old = spis();
+  bool hold = true;
+  p.filter = [&](const WireRecord& r) {
+    return hold && r.from == Side::kA && r.header.exchange == Exchange::kInformational &&
+                   !r.header.response()
+               ? Fate::kHold
+               : Fate::kDeliver;
+  };
+  rekey_child(Side::kA);
+  p.pump();
+  ASSERT_EQ(p.held.size(), 1u) << logs();
+  std::string error;
+  ASSERT_TRUE(p.b.rekey_ike("t1", error)) << error;
+  p.pump();
+  hold = false;
+  p.release();
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(3000)))
+      << logs();
+  p.run_for(milliseconds(300));
+  expect_one_new_pair(old);
+  EXPECT_EQ(p.a.list().size(), 1u);
+  EXPECT_EQ(p.b.list().size(), 1u);
+}
+
 // A rekeys the Child SA while B rekeys the IKE SA: each refuses the
 // other with TEMPORARY_FAILURE and tries again shortly; both complete.
 TEST_F(Collision, ChildRekeyMeetsIkeRekey) {
