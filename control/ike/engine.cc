@@ -114,7 +114,9 @@ void Engine::on_datagram(const Datagram& d) {
   const Header& h = m.header;
   if (h.exchange == Exchange::kIkeSaInit && !h.response() && h.spi_r == 0 && h.message_id == 0) {
     for (auto& sa : sas_) {
-      if (!sa->initiator_ && sa->spi_i_ == h.spi_i && sa->remote_ == d.remote && sa->state_ != IkeSa::State::kDead) {
+      // By address only: with NAT-T the SA has moved to port 4500 since.
+      if (!sa->initiator_ && sa->spi_i_ == h.spi_i && sa->remote_.addr == d.remote.addr &&
+          sa->state_ != IkeSa::State::kDead) {
         sa->receive(d, m);  // a retransmission
         return;
       }
