@@ -323,6 +323,21 @@ TEST_F(Robust, ConfigureChangingTheTunnel) {
   expect_no_violations(p);
 }
 
+// A late copy of the IKE_SA_INIT request, after a NAT-T responder moved
+// to port 4500, still belongs to its SA: no second, half-open SA.
+TEST_F(Robust, LateIkeSaInitAfterNatT) {
+  config::Tunnel ta = psk_tunnel(Side::kA, dir, kPsk);
+  ta.udp_encap = true;
+  p.a.configure({ta}, {});
+  p.b.configure({psk_tunnel(Side::kB, dir, kPsk)}, {});
+  ASSERT_TRUE(p.run_until([&] { return p.established(); })) << logs(p);
+  const size_t sent = p.wire.size();
+  p.inject(Side::kB, records(p, Side::kA, Exchange::kIkeSaInit, false).at(0).d.data, 500);
+  EXPECT_EQ(p.wire.size(), sent);
+  EXPECT_EQ(p.b.counters()["ike_sas"], 1);
+  EXPECT_TRUE(p.established());
+}
+
 // Garbage and truncated datagrams are dropped with a log line; so is an
 // encrypted message whose ICV does not verify. The SA keeps working.
 TEST_F(Robust, GarbageIsDroppedAndTheSaWorks) {
