@@ -156,6 +156,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# spawn KEY FUNCTION ARGS...: run a starter that prints its pid (topo_dataplane,
+# topo_daemon, sw_start) in this shell, not in $(...): the process is then
+# our child, and bash reaps it as soon as it exits. An orphan would wait
+# for init to reap it, and topo_stop would wait for that (seconds here).
+spawn() {
+  local key=$1
+  shift
+  "$@" >"$TOPO_DIR/spawn.pid"
+  pid[$key]=$(<"$TOPO_DIR/spawn.pid")
+}
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 check() {  # check LABEL COMMAND...
@@ -316,7 +326,7 @@ pc_config() {
 # gw1_start: Portcullis (fresh state) or charon with TOPO_DIR/gw1/swanctl.
 gw1_start() {
   if ((SELF)); then
-    pid[gw1]=$(sw_start gw1 gw1)
+    spawn gw1 sw_start gw1 gw1
     sw_wait gw1 && sw_load gw1 && return 0
     bad "gw1: charon did not start"; tail_logs; return 1
   fi
@@ -326,8 +336,8 @@ gw1_start() {
     cat "$TOPO_DIR/gw1/check.out"
     return 1
   fi
-  pid[dp]=$(topo_dataplane gw1 "$DATAPLANE")
-  pid[pcd]=$(topo_daemon gw1 "$DAEMON")
+  spawn dp topo_dataplane gw1 "$DATAPLANE"
+  spawn pcd topo_daemon gw1 "$DAEMON"
   if topo_wait_socket "$TOPO_DIR/gw1/dataplane.sock" 200 && topo_wait_socket "$TOPO_DIR/gw1/portcullisd.sock"; then
     return 0
   fi
@@ -486,7 +496,7 @@ positive() {
     if [[ $AUTH == psk ]]; then echo "secrets {"; sw_secret $T "$id1" "$id2" good; echo "}"; fi
   } >"$TOPO_DIR/gw2/swanctl/swanctl.conf"
   [[ $AUTH == ecdsa ]] && sw_creds gw2 "$TOPO_DIR/pki/gw2.pem" "$TOPO_DIR/pki/gw2.key" "$TOPO_DIR/pki/ca.pem"
-  pid[gw2]=$(sw_start gw2 gw2)
+  spawn gw2 sw_start gw2 gw2
   if ! sw_wait gw2 || ! sw_load gw2; then
     bad "gw2: charon did not start or refused its config"; cat "$TOPO_DIR/gw2/load.out"; tail_logs; return
   fi
@@ -588,7 +598,7 @@ negative() {
   printf 'connections {\n%s}\nsecrets {\n%s}\n' "$sw2" "$secrets2" >"$TOPO_DIR/gw2/swanctl/swanctl.conf"
   sw_creds gw2 "$TOPO_DIR/pki/gw2.pem" "$TOPO_DIR/pki/gw2.key" "$TOPO_DIR/pki/ca.pem" \
     "$TOPO_DIR/pki-other/evil.pem" "$TOPO_DIR/pki-other/evil.key"
-  pid[gw2]=$(sw_start gw2 gw2)
+  spawn gw2 sw_start gw2 gw2
   if ! sw_wait gw2 || ! sw_load gw2; then
     bad "gw2: charon did not start or refused its config"; cat "$TOPO_DIR/gw2/load.out"; tail_logs; return
   fi
