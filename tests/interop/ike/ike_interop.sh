@@ -393,9 +393,14 @@ warm() {  # the first packets may wait for ARP on either gateway
   topo_ns hA ping -c 3 -i 0.2 -W 1 10.2.0.2 >/dev/null 2>&1
   topo_ns hB ping -c 3 -i 0.2 -W 1 10.1.0.2 >/dev/null 2>&1
 }
+# deadline SECONDS: that time from now; ahead DEADLINE: not reached yet (polls that
+# run commands take longer than their sleeps).
+deadline() { echo $((${EPOCHREALTIME/./} + $1 * 1000000)); }
+ahead() { ((${EPOCHREALTIME/./} < $1)); }
 wait_up() {  # wait_up TUNNEL SECONDS: both sides up
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do
+  local end
+  end=$(deadline "$2")
+  while ahead "$end"; do
     gw1_up "$1" && sw_up gw2 "$1" "$1" && return 0
     sleep 0.1
   done
@@ -426,7 +431,7 @@ iperf_ok() {
 # rekey_check TUNNEL WHO(gw1|gw2) KIND(child|ike): rekey while pinging
 # every 0.05 s for 3 s; no ping lost, the SPIs changed, both sides agree.
 rekey_check() {
-  local t=$1 who=$2 kind=$3 before after i changed=0 label
+  local t=$1 who=$2 kind=$3 before after changed=0 label
   label="$kind SA rekey started by $who ($([[ $who == gw1 ]] && gw1_name || echo strongSwan))"
   before=$(sw_state gw2 "$t")
   # Not through topo_ns: $! must be ping itself, to wait for or stop it.
@@ -438,7 +443,9 @@ rekey_check() {
   else
     sw_ctl gw2 --rekey "--$kind" "$t" >/dev/null 2>&1 || echo "   ($label: swanctl --rekey failed)"
   fi
-  for ((i = 0; i < 50; i++)); do
+  local end
+  end=$(deadline 5)
+  while ahead "$end"; do
     after=$(sw_state gw2 "$t")
     if [[ $kind == child ]]; then
       [[ $(cut -d' ' -f3 <<<"$after") != "$(cut -d' ' -f3 <<<"$before")" && -n $(cut -d' ' -f3 <<<"$after") ]] && changed=1
@@ -460,7 +467,8 @@ rekey_check() {
     echo "   after:  $(sw_state gw2 "$t")"
   fi
   # The old SAs go after a grace period; then both sides name the same pair.
-  for ((i = 0; i < 50; i++)); do spis_agree "$t" && break; sleep 0.1; done
+  end=$(deadline 5)
+  while ahead "$end"; do spis_agree "$t" && break; sleep 0.1; done
   check "after the $kind rekey by $who: both sides use the same Child SA pair" spis_agree "$t"
   check "after the $kind rekey by $who: the tunnel is up on both sides" wait_up "$t" 3
 }
@@ -656,7 +664,7 @@ negative() {
       bad-prop-*) pat=$([[ $SELF == 1 ]] && echo "$SW_LOG_BAD_PROPOSAL" || echo "$PC_LOG_BAD_PROPOSAL") ;;
     esac
     who=$([[ $n == *-in ]] && echo "gw2 strongSwan initiates" || echo "gw1 $(gw1_name) initiates")
-    local off found=0 up=0 i
+    local off found=0 up=0
     off=$(($(stat -c %s "$log" 2>/dev/null || echo 0) + 1))
     if [[ $n == *-in ]]; then
       sw_initiate_bg gw2 "$n" "$NEG_TIMEOUT" "$TOPO_DIR/gw2/initiate-$n.out"
@@ -664,7 +672,9 @@ negative() {
     else
       gw1_enable "$n"
     fi
-    for ((i = 0; i < NEG_TIMEOUT * 10; i++)); do
+    local end
+    end=$(deadline "$NEG_TIMEOUT")
+    while ahead "$end"; do
       if tail -c +"$off" "$log" 2>/dev/null | grep -Ei -- "$pat" | { ((PC_LOG_NEEDS_WHO && !SELF)) && grep -F -e "$n" -e "$a" || cat; } | grep -q .; then
         found=1
         break
