@@ -11,17 +11,20 @@
 # failure. Needs root.
 set -uo pipefail
 
-# --- adjust here once the engine's wording and CLI are known ---------------------------
+# --- adjust here if the engine's wording or the CLI change -----------------------------
 # Extended regexps, case-insensitive, that portcullisd's log must match for
-# each negative case. A matching line must also name the tunnel or the
-# peer's address (PC_LOG_NEEDS_WHO=0 drops that).
-PC_LOG_BAD_PSK='authentication.*fail|AUTHENTICATION_FAILED'
-PC_LOG_BAD_CERT='authentication.*fail|AUTHENTICATION_FAILED|certificate.*(trust|verif|chain|issuer)|untrusted'
-PC_LOG_BAD_PROPOSAL='no proposal chosen|NO_PROPOSAL_CHOSEN|no acceptable proposal'
+# each negative case (control/daemon/README.md, "IKEv2", "Logs"): as the
+# side that checks the peer, then as the side the peer refused. A matching
+# line must also name the tunnel or the peer's address (PC_LOG_NEEDS_WHO=0
+# drops that).
+PC_LOG_BAD_PSK='authentication of .* failed: pre-shared key mismatch|refused our authentication'
+PC_LOG_BAD_CERT='authentication of .* failed: certificate .* is not trusted'
+PC_LOG_BAD_PROPOSAL='no proposal chosen|refused IKE_SA_INIT: NO_PROP'
 PC_LOG_NEEDS_WHO=1
-# `portcullisctl --json tunnel list` .state of a tunnel with its Child SA up.
-PC_UP_STATES='^(up|established)$'
-# How portcullisctl rekeys (control/cli/README.md names `tunnel rekey NAME`).
+# `portcullisctl --json tunnel list` .state of a tunnel whose Child SA
+# carries its traffic.
+PC_UP_STATES='^up$'
+# How portcullisctl rekeys (control/cli/README.md).
 pc_rekey_child() { ctl tunnel rekey "$1"; }
 pc_rekey_ike() { ctl tunnel rekey "$1" --ike; }
 # charon's wording, for the same checks with --self-check.
