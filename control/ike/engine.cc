@@ -220,7 +220,11 @@ void Engine::tick() {
   for (size_t i = 0; i < sas_.size(); i++) {
     IkeSa* sa = sas_[i].get();  // tick may add SAs (rekeys): index, not iterator
     if (sa->replaced_by_ && sa->state_ == IkeSa::State::kEstablished) {
-      // Rekeyed away: it only has its DELETE to send.
+      // Rekeyed away: it only has its DELETE to send, or to wait for.
+      if (now >= sa->expire_at_) {
+        sa->abandon("rekeyed; its DELETE never came");
+        continue;
+      }
       sa->run_tasks();
       if (sa->pending_ && now >= sa->pending_->next) sa->tick(now);
       continue;

@@ -389,6 +389,9 @@ void IkeSa::adopt(IkeSa& old) {
   children_ = std::move(old.children_);
   old.children_.clear();
   old.replaced_by_ = this;
+  // The old SA waits for its DELETE (ours or the peer's) only as long as
+  // the sender retransmits it; then Engine::tick forgets it.
+  old.expire_at_ = Clock::now() + e_.timers_.retransmit_first * (1 << e_.timers_.retransmit_tries);
   // Child SA work moves with the children: the old SA's queued rekeys and
   // DELETEs, and a DELETE of ours it sent but never saw answered (its
   // answer would find no child there); else that Child SA is never
