@@ -225,6 +225,35 @@ TEST_P(Rekey, LostResponseToTheOldIkeSasDelete) {
   expect_one_new_pair(old);
 }
 
+// The old IKE SA's DELETE never arrives after an IKE SA rekey: the peer
+// must not keep the rekeyed-away SA forever.
+TEST_P(Rekey, OldIkeSaDeleteNeverArrives) {
+  const Side ini = GetParam();
+  const uint64_t old_spi_i = std::stoull(p.a.list()[0]["spi_i"].get<std::string>(), nullptr, 16);
+  p.filter = [&](const WireRecord& r) {
+    return r.from == ini && r.header.spi_i == old_spi_i &&
+                   r.header.exchange == Exchange::kInformational
+               ? Fate::kDrop
+               : Fate::kDeliver;
+  };
+  std::string error;
+  ASSERT_TRUE(p.engine(ini).rekey_ike("t1", error)) << error;
+  // 40 ms doubling over 4 tries is 600 ms of retransmissions.
+  ASSERT_TRUE(
+      p.run_until([&] { return p.a.counters()["ike_sas"] == 1 && p.b.counters()["ike_sas"] == 1; },
+                  milliseconds(3000)))
+      << p.a.list().dump() << p.b.list().dump();
+  EXPECT_NE(p.a.list()[0]["spi_i"], std::to_string(old_spi_i));
+  EXPECT_TRUE(p.established());
+  EXPECT_TRUE(p.ha.removed.empty());
+  EXPECT_TRUE(p.hb.removed.empty());
+  const auto old = spis();
+  rekey_child(other(ini));
+  ASSERT_TRUE(p.run_until([&] { return settled() && spis() != old; }, milliseconds(2000)))
+      << logs();
+  expect_one_new_pair(old);
+}
+
 INSTANTIATE_TEST_SUITE_P(FromEitherSide, Rekey, ::testing::Values(Side::kA, Side::kB),
                          [](const auto& info) { return std::string(name(info.param)); });
 
