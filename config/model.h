@@ -106,8 +106,8 @@ struct ManualKeys {
   bool operator==(const ManualKeys&) const = default;
 };
 
-// IkeSettings: for keying = "ikev2" (issue 6). Parsed and validated now so
-// configs written today keep loading.
+// IkeSettings: for keying = "ikev2": how portcullisd's IKEv2 engine
+// (control/ike/) authenticates the tunnel and negotiates its SAs.
 struct IkeSettings {
   std::string local_id, remote_id;
   std::string auth = "ecdsa";  // ecdsa | psk | ed25519

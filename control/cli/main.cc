@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
   add->add_flag("--allow-no-anti-replay", topt.allow_no_anti_replay,
                 "Acknowledge that anti-replay is off (benchmarks)");
   add->add_flag("--disabled", topt.disabled, "Add the tunnel down");
-  add->add_option("--keying", topt.keying, "manual | ikev2 (manual when SPIs or keys are given)")
+  add->add_option("--keying", topt.keying,
+                  "manual | ikev2 (manual when SPIs or keys are given, ikev2 when IKE options are)")
       ->check(CLI::IsMember({"manual", "ikev2"}));
   add->add_option("--spi-out", topt.spi_out, "Outbound SPI (decimal or 0x hex)")->type_name("SPI");
   add->add_option("--spi-in", topt.spi_in, "Inbound SPI (decimal or 0x hex)")->type_name("SPI");
@@ -168,6 +169,32 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   add->add_option("--auth-key-in", topt.auth_key_in, "Inbound HMAC key file (CBC suites)")
       ->type_name("FILE");
+  add->add_option("--ike-auth", topt.ike_auth,
+                  "IKEv2: ecdsa | psk | ed25519 (default ecdsa; psk with --psk-file alone)")
+      ->check(CLI::IsMember({"ecdsa", "psk", "ed25519"}));
+  add->add_option("--psk-file", topt.psk_file, "IKEv2: pre-shared key file (hex, mode 0600)")
+      ->type_name("FILE");
+  add->add_option("--certificate", topt.certificate, "IKEv2: this gateway's certificate (PEM)")
+      ->type_name("FILE");
+  add->add_option("--private-key", topt.private_key, "IKEv2: the certificate's key (PEM, mode 0600)")
+      ->type_name("FILE");
+  add->add_option("--ca", topt.ca, "IKEv2: CA certificate(s) that sign the peer's (PEM)")
+      ->type_name("FILE");
+  add->add_option("--local-id", topt.local_id, "IKEv2: this gateway's identity (default: cert DN or address)")
+      ->type_name("ID");
+  add->add_option("--remote-id", topt.remote_id, "IKEv2: the identity the peer must prove (default: any)")
+      ->type_name("ID");
+  add->add_option("--proposal", topt.proposal, "IKEv2: IKE proposal ENC-PRF-DH (default: the profile's)")
+      ->type_name("PROPOSAL");
+  CLI::Option* initiate =
+      add->add_flag_callback("--initiate", [&topt] { topt.initiate = true; },
+                             "IKEv2: negotiate from this side (the default)");
+  add->add_flag_callback("--no-initiate,--passive", [&topt] { topt.initiate = false; },
+                         "IKEv2: wait for the peer to initiate")
+      ->excludes(initiate);
+  add->add_option("--ike-lifetime", topt.ike_lifetime,
+                  "IKEv2: IKE SA lifetime (seconds, or with s/m/h/d; default 24h)")
+      ->type_name("DURATION");
   for (const auto& field : kLifetimeFields) {
     std::string opt = "--" + field;
     std::replace(opt.begin(), opt.end(), '_', '-');

@@ -39,7 +39,9 @@ _portcullisctl() {
             --local|--remote|--local-ts|--remote-ts|--esp|--mode|--udp-port|--replay-window|\
             --keying|--spi-out|--spi-in|--key-out|--key-in|--auth-key-out|--auth-key-in|\
             --soft-seconds|--hard-seconds|--soft-bytes|--hard-bytes|--soft-packets|\
-            --hard-packets|--via|--port|--interval|-i|--filter|-f|--last|-n) ((i++)) ;;
+            --hard-packets|--ike-auth|--psk-file|--certificate|--private-key|--ca|\
+            --local-id|--remote-id|--proposal|--ike-lifetime|\
+            --via|--port|--interval|-i|--filter|-f|--last|-n) ((i++)) ;;
             -*) ;;
             *) words+=("$w") ;;
         esac
@@ -47,8 +49,13 @@ _portcullisctl() {
 
     # Values of options.
     case $prev in
-        --socket|--key-out|--key-in|--auth-key-out|--auth-key-in)
+        --socket|--key-out|--key-in|--auth-key-out|--auth-key-in|--psk-file|--certificate|\
+        --private-key|--ca)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --ike-auth) COMPREPLY=($(compgen -W "ecdsa psk ed25519" -- "$cur")); return ;;
+        --proposal)
+            COMPREPLY=($(compgen -W "aes128gcm16-prfsha256-ecp256 aes256gcm16-prfsha384-ecp384
+                chacha20poly1305-prfsha256-curve25519" -- "$cur")); return ;;
         --mode) COMPREPLY=($(compgen -W "tunnel transport" -- "$cur")); return ;;
         --keying) COMPREPLY=($(compgen -W "manual ikev2" -- "$cur")); return ;;
         --esp)
@@ -56,7 +63,8 @@ _portcullisctl() {
                 aes128cbc-sha384 aes128cbc-sha512 aes256cbc-sha256 aes256cbc-sha384
                 aes256cbc-sha512" -- "$cur")); return ;;
         --local|--remote|--local-ts|--remote-ts|--udp-port|--replay-window|--spi-out|\
-        --spi-in|--soft-*|--hard-*|--via|--port|--interval|-i|--filter|-f|--last|-n)
+        --spi-in|--soft-*|--hard-*|--local-id|--remote-id|--ike-lifetime|--via|--port|\
+        --interval|-i|--filter|-f|--last|-n)
             return ;;
     esac
 
@@ -95,7 +103,9 @@ _portcullisctl() {
                         --udp-port --no-esn --replay-window --no-anti-replay
                         --allow-no-anti-replay --disabled --keying --spi-out --spi-in --key-out
                         --key-in --auth-key-out --auth-key-in --soft-seconds --hard-seconds
-                        --soft-bytes --hard-bytes --soft-packets --hard-packets" ;;
+                        --soft-bytes --hard-bytes --soft-packets --hard-packets --ike-auth
+                        --psk-file --certificate --private-key --ca --local-id --remote-id
+                        --proposal --initiate --no-initiate --passive --ike-lifetime" ;;
                 route/add) list="--via --port" ;;
                 config/check|config/save)
                     if [[ $cur != -* ]]; then

@@ -121,8 +121,31 @@ std::string render_status(const json& d) {
   if (field(dp, "syncs").is_number()) dps += ", full syncs: " + cell(dp, "syncs");
   kv.emplace_back("dataplane", dps);
   const json& t = field(d, "tunnels");
-  kv.emplace_back("tunnels", cell(t, "total") + " total: " + cell(t, "up") + " up, " +
-                                 cell(t, "down") + " down, " + cell(t, "expired") + " expired");
+  std::string tunnels = cell(t, "total");
+  tunnels += " total: ";
+  tunnels += cell(t, "up");
+  tunnels += " up";
+  // IKEv2 states and errors only when there are some (and the daemon
+  // counts them: older ones did not).
+  for (const char* key : {"connecting", "waiting"}) {
+    if (as_u64(field(t, key)).value_or(0) > 0) {
+      tunnels += ", ";
+      tunnels += cell(t, key);
+      tunnels += ' ';
+      tunnels += key;
+    }
+  }
+  tunnels += ", ";
+  tunnels += cell(t, "down");
+  tunnels += " down, ";
+  tunnels += cell(t, "expired");
+  tunnels += " expired";
+  if (as_u64(field(t, "error")).value_or(0) > 0) {
+    tunnels += ", ";
+    tunnels += cell(t, "error");
+    tunnels += " error";
+  }
+  kv.emplace_back("tunnels", tunnels);
   kv.emplace_back("SAs", cell(d, "sas"));
   return render_kv(kv);
 }

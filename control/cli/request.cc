@@ -73,7 +73,15 @@ json tunnel_add_request(const TunnelOptions& t, const std::filesystem::path& cwd
 
   const bool any_manual =
       t.spi_out || t.spi_in || t.key_out || t.key_in || t.auth_key_out || t.auth_key_in;
-  std::string keying = t.keying.value_or(any_manual ? "manual" : "");
+  const bool any_cert = t.certificate || t.private_key || t.ca;
+  const bool any_ike = t.ike_auth || t.psk_file || any_cert || t.local_id || t.remote_id ||
+                       t.proposal || t.ike_lifetime || t.initiate;
+  if (!t.keying && any_manual && any_ike) {
+    throw UsageError(
+        "SPI or key options (manual keying) and IKE options (IKEv2) both given; use one "
+        "keying");
+  }
+  std::string keying = t.keying.value_or(any_manual ? "manual" : any_ike ? "ikev2" : "");
   if (!keying.empty()) {
     if (keying != "manual" && keying != "ikev2") {
       throw UsageError("--keying: \"" + keying + "\" is not manual or ikev2");
@@ -84,6 +92,60 @@ json tunnel_add_request(const TunnelOptions& t, const std::filesystem::path& cwd
     throw UsageError(
         "--spi-out, --spi-in and the key files are for manual keying; drop them or use "
         "--keying manual");
+  }
+  if (keying == "manual" && any_ike) {
+    throw UsageError(
+        "--ike-auth, --psk-file, --certificate, --private-key, --ca, --local-id, --remote-id, "
+        "--proposal, --initiate/--no-initiate and --ike-lifetime are for IKEv2; drop them or use "
+        "--keying ikev2");
+  }
+  if (keying == "ikev2") {
+    std::string auth = t.ike_auth.value_or(t.psk_file && !any_cert ? "psk" : "ecdsa");
+    if (auth != "ecdsa" && auth != "psk" && auth != "ed25519") {
+      throw UsageError("--ike-auth: \"" + auth + "\" is not ecdsa, psk or ed25519");
+    }
+    json ike = json::object();
+    if (t.ike_auth || auth == "psk") ike["auth"] = auth;
+    if (auth == "psk") {
+      if (!t.psk_file) throw UsageError("--ike-auth psk needs --psk-file FILE (hex, mode 0600)");
+      if (any_cert) {
+        throw UsageError(
+            "--certificate, --private-key and --ca are for --ike-auth ecdsa or ed25519, not psk");
+      }
+      ike["psk_file"] = absolute(*t.psk_file, cwd);
+    } else {
+      if (t.psk_file) {
+        throw UsageError("--psk-file is for --ike-auth psk, not " + auth);
+      }
+      std::vector<std::string> missing;
+      if (!t.certificate) missing.push_back("--certificate");
+      if (!t.private_key) missing.push_back("--private-key");
+      if (!t.ca) missing.push_back("--ca");
+      if (!missing.empty()) {
+        std::string msg = "--ike-auth ";
+        msg += auth;
+        msg += " needs --certificate, --private-key and --ca (missing: ";
+        for (size_t i = 0; i < missing.size(); i++) {
+          if (i) msg += ", ";
+          msg += missing[i];
+        }
+        msg += "); for a pre-shared key give --psk-file";
+        throw UsageError(msg);
+      }
+      ike["certificate"] = absolute(*t.certificate, cwd);
+      ike["private_key"] = absolute(*t.private_key, cwd);
+      ike["ca"] = absolute(*t.ca, cwd);
+    }
+    if (t.local_id) ike["local_id"] = *t.local_id;
+    if (t.remote_id) ike["remote_id"] = *t.remote_id;
+    if (t.proposal) ike["proposal"] = *t.proposal;
+    if (t.initiate) ike["initiate"] = *t.initiate;
+    if (t.ike_lifetime) {
+      const uint64_t s = parse_seconds(*t.ike_lifetime, "--ike-lifetime");
+      if (s == 0) throw UsageError("--ike-lifetime: give at least 1 second (e.g. 24h)");
+      ike["ike_lifetime"] = s;
+    }
+    tun["ike"] = ike;
   }
   if (keying == "manual") {
     std::vector<std::string> missing;

@@ -37,6 +37,10 @@ struct TunnelOptions {
   std::optional<std::string> key_out, key_in, auth_key_out, auth_key_in;
   // Lifetimes by TOML field name: soft_seconds, hard_bytes, ...
   std::map<std::string, std::string> lifetime;
+  // IKEv2 ([tunnel.ike]).
+  std::optional<std::string> ike_auth, psk_file, certificate, private_key, ca;
+  std::optional<std::string> local_id, remote_id, proposal, ike_lifetime;
+  std::optional<bool> initiate;  // --initiate, --no-initiate (--passive)
 };
 
 // The lifetime fields of [tunnel.lifetime]; `tunnel add` has one option per
@@ -45,10 +49,14 @@ extern const std::vector<std::string> kLifetimeFields;
 
 // tunnel_add_request builds the `tunnel.add` request: args.tunnel with the
 // TOML [[tunnel]] field names. SPIs accept 0x hex; lifetimes accept units
-// (8h, 10G); key file paths are made absolute against `cwd` because the
-// daemon runs elsewhere. Manual keying (given with --keying manual, or
-// implied by any SPI or key option) needs both SPIs and both key files.
-// Throws UsageError saying which option to fix.
+// (8h, 10G); key, certificate and PSK file paths are made absolute against
+// `cwd` because the daemon runs elsewhere. Manual keying (given with
+// --keying manual, or implied by any SPI or key option) needs both SPIs
+// and both key files. IKEv2 (--keying ikev2, or implied by any IKE option)
+// sends args.tunnel.ike: auth psk (the default when --psk-file is the only
+// credential given) needs --psk-file; ecdsa (the default) and ed25519 need
+// --certificate, --private-key and --ca. Throws UsageError saying which
+// option to fix.
 json tunnel_add_request(const TunnelOptions& t, const std::filesystem::path& cwd);
 
 // route_add_request builds `route.add` (via may be empty: on-link).

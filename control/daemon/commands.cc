@@ -60,7 +60,7 @@ config::Tunnel tunnel_from_json(const json& j) {
   if (!j.is_object()) throw CliError("argument \"tunnel\" must be an object with the [[tunnel]] fields");
   static const char* const kKnown[] = {"name", "local", "remote", "local_ts", "remote_ts", "mode", "udp_encap",
                                        "udp_port", "esp", "esn", "replay_window", "anti_replay",
-                                       "allow_no_anti_replay", "lifetime", "keying", "manual", "enabled"};
+                                       "allow_no_anti_replay", "lifetime", "keying", "manual", "ike", "enabled"};
   for (const auto& [k, v] : j.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown)) {
       throw CliError("unknown tunnel field \"" + k + "\"");
@@ -91,17 +91,82 @@ config::Tunnel tunnel_from_json(const json& j) {
   t.anti_replay = get_or(j, "anti_replay", true);
   t.allow_no_anti_replay = get_or(j, "allow_no_anti_replay", false);
   t.enabled = get_or(j, "enabled", true);
+  const std::string keying = get_or<std::string>(j, "keying", "manual");
+  if (keying != "manual" && keying != "ikev2") throw CliError("keying must be \"manual\" or \"ikev2\"");
+  t.keying = keying == "manual" ? config::Keying::kManual : config::Keying::kIkev2;
+  // Lifetimes default as in the config file (config/parser.h): an IKEv2
+  // Child SA lives kIkeChildHardSeconds; a soft limit not given is
+  // kSoftPercent of its hard one.
+  if (t.keying == config::Keying::kIkev2) t.lifetime.hard_seconds = config::kIkeChildHardSeconds;
   if (auto it = j.find("lifetime"); it != j.end()) {
     if (!it->is_object()) throw CliError("lifetime must be an object");
-    t.lifetime.soft_bytes = get_or<uint64_t>(*it, "soft_bytes", 0);
-    t.lifetime.hard_bytes = get_or<uint64_t>(*it, "hard_bytes", 0);
-    t.lifetime.soft_packets = get_or<uint64_t>(*it, "soft_packets", 0);
-    t.lifetime.hard_packets = get_or<uint64_t>(*it, "hard_packets", 0);
-    t.lifetime.soft_seconds = get_or<uint64_t>(*it, "soft_seconds", 0);
-    t.lifetime.hard_seconds = get_or<uint64_t>(*it, "hard_seconds", 0);
+    static const char* const kLife[] = {"soft_bytes",   "hard_bytes",   "soft_packets",
+                                        "hard_packets", "soft_seconds", "hard_seconds"};
+    for (const auto& [k, v] : it->items()) {
+      if (std::find(std::begin(kLife), std::end(kLife), k) == std::end(kLife)) {
+        throw CliError("unknown lifetime field \"" + k + "\"");
+      }
+    }
   }
-  const std::string keying = get_or<std::string>(j, "keying", "manual");
-  if (keying != "manual") throw CliError("only keying = \"manual\" can be added now (IKEv2 is issue 6)");
+  const json life = j.contains("lifetime") ? j["lifetime"] : json::object();
+  auto limits = [&](const char* soft_key, const char* hard_key, uint64_t& soft, uint64_t& hard) {
+    hard = get_or<uint64_t>(life, hard_key, hard);
+    const uint64_t dflt = hard / 100 * config::kSoftPercent + hard % 100 * config::kSoftPercent / 100;
+    soft = get_or<uint64_t>(life, soft_key, dflt);
+  };
+  limits("soft_bytes", "hard_bytes", t.lifetime.soft_bytes, t.lifetime.hard_bytes);
+  limits("soft_packets", "hard_packets", t.lifetime.soft_packets, t.lifetime.hard_packets);
+  limits("soft_seconds", "hard_seconds", t.lifetime.soft_seconds, t.lifetime.hard_seconds);
+
+  auto absolute_path = [](const std::string& f, const char* what) {
+    if (f.find('\0') != std::string::npos) throw CliError(std::string(what) + " path holds a NUL byte");
+    if (!f.empty() && f[0] != '/') {
+      std::string e = std::string(what) + " \"";
+      e += f;
+      e += "\" must be an absolute path (the daemon's working directory is /)";
+      throw CliError(e);
+    }
+  };
+  if (t.keying == config::Keying::kIkev2) {
+    if (j.contains("manual")) throw CliError("\"manual\" is only used with keying \"manual\"; remove it");
+    // Like [tunnel.ike], "ike" may be left out; validate() then says what
+    // the default auth ("ecdsa") needs.
+    const json none = json::object();
+    const json& ikej = j.contains("ike") && !j.at("ike").is_null() ? j.at("ike") : none;
+    if (!ikej.is_object()) {
+      throw CliError("\"ike\" must be an object {local_id, remote_id, auth, certificate, private_key, ca, psk_file, "
+                     "proposal, initiate, ike_lifetime}");
+    }
+    static const char* const kIke[] = {"local_id", "remote_id", "auth",     "certificate", "private_key",
+                                       "ca",       "psk_file",  "proposal", "initiate",    "ike_lifetime"};
+    for (const auto& [key, v] : ikej.items()) {
+      if (std::find(std::begin(kIke), std::end(kIke), key) == std::end(kIke)) {
+        throw CliError("unknown ike field \"" + key + "\"");
+      }
+    }
+    config::IkeSettings& is = t.ike;
+    is.local_id = get_or<std::string>(ikej, "local_id", is.local_id);
+    is.remote_id = get_or<std::string>(ikej, "remote_id", is.remote_id);
+    is.auth = get_or<std::string>(ikej, "auth", is.auth);
+    is.certificate = get_or<std::string>(ikej, "certificate", "");
+    is.private_key = get_or<std::string>(ikej, "private_key", "");
+    is.ca = get_or<std::string>(ikej, "ca", "");
+    is.psk_file = get_or<std::string>(ikej, "psk_file", "");
+    is.proposal = get_or<std::string>(ikej, "proposal", is.proposal);
+    is.initiate = get_or<bool>(ikej, "initiate", is.initiate);
+    if (auto l = ikej.find("ike_lifetime"); l != ikej.end() && !l->is_null()) {
+      if (!l->is_number_unsigned() || l->get<uint64_t>() == 0) {
+        throw CliError("ike_lifetime must be a number of seconds, at least 1");
+      }
+      is.ike_lifetime_seconds = l->get<uint64_t>();
+    }
+    absolute_path(is.certificate, "certificate");
+    absolute_path(is.private_key, "private key");
+    absolute_path(is.ca, "CA file");
+    absolute_path(is.psk_file, "PSK file");
+    return t;
+  }
+  if (j.contains("ike")) throw CliError("\"ike\" is only used with keying \"ikev2\"; remove it");
   auto m = j.find("manual");
   if (m == j.end() || !m->is_object()) {
     throw CliError("missing argument \"manual\" {spi_out, spi_in, key_out, key_in}");
@@ -113,16 +178,17 @@ config::Tunnel tunnel_from_json(const json& j) {
   t.manual.auth_key_out = get_or<std::string>(*m, "auth_key_out", "");
   t.manual.auth_key_in = get_or<std::string>(*m, "auth_key_in", "");
   for (const std::string* f : {&t.manual.key_out, &t.manual.key_in, &t.manual.auth_key_out, &t.manual.auth_key_in}) {
-    if (!f->empty() && (*f)[0] != '/') {
-      throw CliError("key file \"" + *f + "\" must be an absolute path (the daemon's working directory is /)");
-    }
+    absolute_path(*f, "key file");
   }
   return t;
 }
 
 std::string join_errors(const std::vector<config::ConfigError>& errs) {
   std::string s;
-  for (const auto& e : errs) s += (s.empty() ? "" : "\n") + e.str();
+  for (const auto& e : errs) {
+    if (!s.empty()) s += '\n';
+    s += e.str();
+  }
   return s;
 }
 
@@ -133,6 +199,7 @@ std::string Daemon::tunnel_state(const config::Tunnel& t) const {
   if (!t.enabled) return "down";
   if (t.keying == config::Keying::kIkev2) {
     const std::string s = ike_->tunnel_state(t.name, nullptr);
+    if (s == "unknown") return "pending";  // not handed to the engine yet (no data plane)
     if (s == "up" && it != status_.end() && !it->second.installed) return "negotiated (installing)";
     if (s == "up" && !connected_) return "up (data plane away)";
     return s;
@@ -237,11 +304,20 @@ const Daemon::IkeChildRec* Daemon::ike_active_child(const std::string& tunnel) c
 json Daemon::cmd_status() const {
   using namespace std::chrono;
   const auto now = steady_clock::now();
-  json tunnels = {{"total", cfg_.tunnels.size()}, {"up", 0}, {"down", 0}, {"expired", 0}, {"error", 0}};
+  json tunnels = {{"total", cfg_.tunnels.size()}, {"up", 0},      {"connecting", 0}, {"waiting", 0},
+                  {"down", 0},                     {"expired", 0}, {"error", 0}};
   size_t sas = 0;
   for (const auto& t : cfg_.tunnels) {
     const std::string s = tunnel_state(t);
-    const std::string key = s.rfind("up", 0) == 0 ? "up" : s;
+    // "up (data plane away)" is up; an IKEv2 tunnel "negotiated
+    // (installing)", and one the daemon has not applied yet ("pending"),
+    // are on their way up: connecting.
+    std::string key = s;
+    if (s.rfind("up", 0) == 0) {
+      key = "up";
+    } else if (s == "negotiated (installing)" || s == "pending") {
+      key = "connecting";
+    }
     if (tunnels.contains(key)) tunnels[key] = tunnels[key].get<int>() + 1;
     auto it = status_.find(t.name);
     if (it != status_.end() && it->second.installed) sas += 2;
@@ -256,7 +332,13 @@ json Daemon::cmd_status() const {
           {"dataplane", dp},
           {"tunnels", tunnels},
           {"sas", sas},
-          {"ike", ike_->counters()}};
+          {"ike", ike_counters()}};
+}
+
+json Daemon::ike_counters() const {
+  json c = ike_->counters();
+  c["not_ike"] = ike_not_ike_;
+  return c;
 }
 
 json Daemon::handle(const std::string& cmd, const json& args) {
@@ -329,6 +411,7 @@ json Daemon::handle(const std::string& cmd, const json& args) {
   if (cmd == "stats") {
     json c = json::object();
     for (const auto& [k, v] : counters_) c[k] = v;
+    c["ike.not_ike"] = ike_not_ike_;
     return {{"counters", c}, {"connected", connected_}};
   }
   throw CliError("unknown command \"" + cmd + "\"; `portcullisctl --help` lists the commands");
@@ -438,15 +521,22 @@ json Daemon::cmd_config(const std::string& verb, const json& args, std::unique_l
   if (verb == "check") {
     const std::string path = args.contains("path") ? need_string(args, "path") : cfg_.path;
     config::LoadResult r = config::load_file(path);
+    // A valid file's key files and IKE credentials are opened as an
+    // install would (portcullisd --check does the same).
+    if (r.ok()) r.errors = check_key_files(*r.config);
     json errs = json::array();
     for (const auto& e : r.errors) errs.push_back(e.str());
-    return {{"ok", r.ok()}, {"path", path}, {"errors", errs}};
+    return {{"ok", r.errors.empty()}, {"path", path}, {"errors", errs}};
   }
   if (verb == "reload") {
     config::LoadResult r = config::load_file(cfg_.path);
-    if (!r.ok()) {
-      std::vector<config::ConfigError> errs = r.errors;
-      throw CliError("the running state is unchanged; fix " + cfg_.path + ":\n" + join_errors(errs));
+    if (r.ok()) r.errors = check_key_files(*r.config);
+    if (!r.config || !r.errors.empty()) {
+      std::string msg = "the running state is unchanged; fix ";
+      msg += cfg_.path;
+      msg += ":\n";
+      msg += join_errors(r.errors);
+      throw CliError(msg);
     }
     if (!(r.config->daemon == cfg_.daemon)) {
       add_event("config", "warn", "", 0, "[daemon] settings changed: they take effect at the next restart");

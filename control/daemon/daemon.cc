@@ -91,9 +91,52 @@ api::SaAdd sa_message(const config::Tunnel& t, bool out, const TunnelKeys& k) {
 }  // namespace
 
 std::string check_tunnel_keys(const config::Tunnel& t) {
+  if (t.keying == config::Keying::kIkev2) return ike::check_credentials(t);
   std::string err;
-  if (t.keying == config::Keying::kManual && !load_keys(t, &err)) return err;
+  if (!load_keys(t, &err)) return err;
   return {};
+}
+
+std::vector<config::ConfigError> check_key_files(const config::Config& c) {
+  std::vector<config::ConfigError> errors;
+  for (const auto& t : c.tunnels) {
+    std::string msg = check_tunnel_keys(t);
+    if (msg.empty()) continue;
+    config::ConfigError e;
+    e.file = t.origin.file.empty() ? c.path : t.origin.file;
+    e.line = t.origin.line;
+    e.field = "tunnel \"";
+    e.field += t.name;
+    e.field += '"';
+    // The messages start with the failing file's name, or with the
+    // identity's key: point at that key's line.
+    const std::string local_id = "ike.local_id", remote_id = "ike.remote_id";
+    const std::pair<const char*, const std::string*> starts[] = {
+        {"manual.key_out", &t.manual.key_out},
+        {"manual.key_in", &t.manual.key_in},
+        {"manual.auth_key_out", &t.manual.auth_key_out},
+        {"manual.auth_key_in", &t.manual.auth_key_in},
+        {"ike.psk_file", &t.ike.psk_file},
+        {"ike.private_key", &t.ike.private_key},
+        {"ike.certificate", &t.ike.certificate},
+        {"ike.ca", &t.ike.ca},
+        {"ike.local_id", &local_id},
+        {"ike.remote_id", &remote_id}};
+    for (const auto& [key, start] : starts) {
+      const size_t n = start->size();
+      if (n == 0 || msg.size() <= n || msg.compare(0, n, *start) != 0 || (msg[n] != ':' && msg[n] != ' ')) {
+        continue;
+      }
+      e.line = t.origin.line_of(key);
+      if (start == &local_id || start == &remote_id) break;  // the message names the key
+      e.field += '.';
+      e.field += key;
+      break;
+    }
+    e.message = std::move(msg);
+    errors.push_back(std::move(e));
+  }
+  return errors;
 }
 
 std::string tunnel_digest(const config::Tunnel& t, const std::string& key_out_fp,

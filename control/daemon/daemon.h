@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "config/parser.h"
 #include "control/api/client.h"
 #include "control/daemon/ike_host.h"
 #include "control/daemon/keys.h"
@@ -111,6 +112,8 @@ class Daemon {
   std::vector<api::Message> ike_stale_removals();    // mu_ held
   nlohmann::json cmd_ike(const std::string& verb, const nlohmann::json& args);  // mu_ held
   const IkeChildRec* ike_active_child(const std::string& tunnel) const;         // mu_ held
+  // ike_counters: the engine's counters and the daemon's own (not_ike).
+  nlohmann::json ike_counters() const;  // mu_ held
 
   // --- shared, under mu_ ---
   void add_event(std::string kind, std::string severity, std::string tunnel, uint32_t sa,
@@ -151,6 +154,9 @@ class Daemon {
 
   std::map<uint64_t, IkeChildRec> ike_children_;     // engine child id -> its SAs
   std::map<std::string, TunnelRecord> ike_stale_;    // SAs no live IKE SA explains
+  // Punted packets that were not IKE (not UDP to port 500 or 4500, or ESP
+  // on 4500); kept here, not in counters_, which refresh() replaces.
+  uint64_t ike_not_ike_ = 0;
   IkeHost ike_host_;
   std::unique_ptr<ike::Engine> ike_;
 
@@ -159,9 +165,15 @@ class Daemon {
   std::thread link_;
 };
 
-// check_tunnel_keys reads a manual tunnel's key files as an install would;
-// empty, or what is wrong (never key bytes).
+// check_tunnel_keys reads a manual tunnel's key files, or an IKEv2
+// tunnel's credentials (PSK file, or certificate, private key and CA), as
+// an install would; empty, or what is wrong (never key bytes).
 std::string check_tunnel_keys(const config::Tunnel& t);
+
+// check_key_files runs check_tunnel_keys on every tunnel of `c`: one error
+// per tunnel whose files fail, at the line of the failing file's key
+// (`portcullisd --check`, `config.check`, `config.reload`).
+std::vector<config::ConfigError> check_key_files(const config::Config& c);
 
 // tunnel_digest names a tunnel's config and keys: a change reinstalls it.
 std::string tunnel_digest(const config::Tunnel& t, const std::string& key_out_fp,

@@ -133,7 +133,7 @@ void Daemon::ike_datagram(const api::Punt& p) {
   ike::Datagram d;
   if (!parse_udp(p.packet, d)) {
     std::lock_guard lock(mu_);
-    ++counters_["ike.not_ike"];
+    ++ike_not_ike_;
     return;
   }
   ike_->on_datagram(d);
@@ -386,7 +386,7 @@ json Daemon::cmd_ike(const std::string& verb, const json& args) {
     }
     return j;
   }
-  if (verb == "stats") return ike_->counters();
+  if (verb == "stats") return ike_counters();
   throw CliError("unknown command \"ike." + verb + "\"; try ike.list, ike.show, ike.stats");
 }
 

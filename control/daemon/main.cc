@@ -12,42 +12,15 @@
 #include <memory>
 
 #include "config/parser.h"
-#include "config/secrets.h"
 #include "control/daemon/cli_server.h"
 #include "control/daemon/daemon.h"
 #include "control/daemon/log.h"
-#include "crypto/suite.h"
 
 namespace d = portcullis::ctl::daemon;
 namespace config = portcullis::config;
 namespace fs = std::filesystem;
 
 namespace {
-
-// check_keys opens every manual key file the way the daemon will, so that
-// --check finds a wrong mode or length before a start does.
-int check_keys(const config::Config& c) {
-  int bad = 0;
-  for (const auto& t : c.tunnels) {
-    if (t.keying != config::Keying::kManual) continue;
-    auto suite = portcullis::crypto::parse_suite(t.esp);
-    if (!suite) continue;
-    const size_t klen = suite->cipher_key_len() + suite->salt_len();
-    std::vector<std::pair<std::string, size_t>> files = {{t.manual.key_out, klen}, {t.manual.key_in, klen}};
-    if (!suite->is_aead()) {
-      files.push_back({t.manual.auth_key_out, suite->auth_key_len()});
-      files.push_back({t.manual.auth_key_in, suite->auth_key_len()});
-    }
-    for (const auto& [path, len] : files) {
-      std::string err;
-      if (!config::read_secret_file(path, len, &err)) {
-        std::fprintf(stderr, "%s: tunnel \"%s\": %s\n", c.path.c_str(), t.name.c_str(), err.c_str());
-        ++bad;
-      }
-    }
-  }
-  return bad;
-}
 
 void make_dir(const std::string& dir, mode_t mode) {
   std::error_code ec;
@@ -66,7 +39,8 @@ int main(int argc, char** argv) {
   std::string level;
   bool no_stamps = false;
   app.add_option("-c,--config", config_path, "config file")->capture_default_str();
-  app.add_option("--check", check_path, "validate FILE (and its key files) and exit: 0 valid, 1 not");
+  app.add_option("--check", check_path,
+                 "validate FILE (and its key files and IKE credentials) and exit: 0 valid, 1 not");
   app.add_option("--log-level", level, "error | warn | info | debug (overrides [daemon] log_level)");
   app.add_flag("--no-timestamps", no_stamps, "no time on log lines (automatic under systemd)");
   app.set_version_flag("--version", PORTCULLIS_VERSION);
@@ -76,7 +50,12 @@ int main(int argc, char** argv) {
     config::LoadResult r = config::load_file(check_path);
     for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
     if (!r.ok()) return 1;
-    if (check_keys(*r.config) != 0) return 1;
+    // Open every manual key file and IKE credential the way the daemon
+    // will, so that a wrong mode, length or certificate shows now, not at
+    // a start.
+    const auto key_errors = d::check_key_files(*r.config);
+    for (const auto& e : key_errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    if (!key_errors.empty()) return 1;
     std::printf("%s: OK (%zu ports, %zu routes, %zu tunnels)\n", check_path.c_str(), r.config->ports.size(),
                 r.config->routes.size(), r.config->tunnels.size());
     return 0;

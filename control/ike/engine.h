@@ -89,6 +89,13 @@ struct EngineTimers {
 
 class IkeSa;
 
+// check_credentials opens a keying = "ikev2" tunnel's PSK file, or its
+// certificate, private key and CA, and parses its identities, as the
+// engine does when it takes the tunnel on (`portcullisd --check`,
+// `config check|reload`, `tunnel add`). Empty, or what is wrong (a file
+// name and the reason, never key bytes).
+std::string check_credentials(const config::Tunnel& t);
+
 class Engine {
  public:
   explicit Engine(EngineHost& host, EngineTimers timers = {});

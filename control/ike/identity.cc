@@ -185,6 +185,12 @@ std::unique_ptr<Credentials> load_credentials(const config::Tunnel& t, std::stri
   return c;
 }
 
+std::string check_credentials(const config::Tunnel& t) {
+  std::string error;
+  if (load_credentials(t, error)) return {};
+  return error.empty() ? std::string("the IKE credentials do not load") : error;
+}
+
 bool id_matches(const IdPayload& expected, const IdPayload& got) {
   if (expected.type != got.type) return false;
   switch (got.type) {

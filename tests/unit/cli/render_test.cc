@@ -112,6 +112,22 @@ TEST(Status, ConnectedAndNot) {
             std::string::npos);
 }
 
+TEST(Status, IkeStatesAndErrorsWhenThereAreSome) {
+  json s = json::parse(R"({"version": "0.1.0", "uptime_s": 5, "config": "/c.toml",
+    "profile": "prime", "allow": [], "dataplane": {"socket": "/d.sock", "connected": true},
+    "tunnels": {"total": 7, "up": 2, "connecting": 1, "waiting": 2, "down": 0, "expired": 0,
+                "error": 2}, "sas": 4})");
+  EXPECT_NE(render_status(s).find(
+                "tunnels:    7 total: 2 up, 1 connecting, 2 waiting, 0 down, 0 expired, 2 error\n"),
+            std::string::npos)
+      << render_status(s);
+  s["tunnels"] = json::parse(R"({"total": 1, "up": 1, "connecting": 0, "waiting": 0,
+    "down": 0, "expired": 0, "error": 0})");
+  EXPECT_NE(render_status(s).find("tunnels:    1 total: 1 up, 0 down, 0 expired\n"),
+            std::string::npos)
+      << render_status(s);
+}
+
 TEST(Routes, OnLinkWhenNoVia) {
   json r = json::parse(R"([{"prefix": "0.0.0.0/0", "via": "192.0.2.254", "port": "wan",
     "origin": "file"}, {"prefix": "10.9.0.0/16", "port": "lan", "origin": "cli"}])");

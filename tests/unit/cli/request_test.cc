@@ -85,15 +85,130 @@ TEST(TunnelAdd, OptionalFieldsOnlyWhenGiven) {
   EXPECT_FALSE(plain["manual"].contains("auth_key_out"));
 }
 
-TEST(TunnelAdd, IkeTunnelHasNoManualBlock) {
+TunnelOptions ike_tunnel() {
   TunnelOptions t;
   t.name = "to-branch";
+  t.local = "192.0.2.1";
+  t.remote = "203.0.113.7";
+  t.local_ts = {"10.1.0.0/24"};
+  t.remote_ts = {"10.3.0.0/24"};
+  t.certificate = "certs/gw1.pem";
+  t.private_key = "../keys/gw1.key";
+  t.ca = "/etc/portcullis/certs/ca.pem";
+  return t;
+}
+
+TEST(TunnelAdd, IkeTunnelHasNoManualBlock) {
+  TunnelOptions t = ike_tunnel();
   t.keying = "ikev2";
   json tun = tunnel_add_request(t, "/")["args"]["tunnel"];
   EXPECT_EQ(tun["keying"], "ikev2");
   EXPECT_FALSE(tun.contains("manual"));
   t.spi_in = "0x2001";
   EXPECT_NE(usage_error(t).find("--keying manual"), std::string::npos);
+}
+
+TEST(TunnelAdd, IkeOptionsImplyIkev2AndUseTomlFieldNames) {
+  TunnelOptions t = ike_tunnel();
+  t.local_id = "gw1.example.net";
+  t.remote_id = "C=GB, O=Example, CN=branch";
+  t.proposal = "aes256gcm16-prfsha384-ecp384";
+  t.initiate = false;
+  t.ike_lifetime = "12h";
+  json req = tunnel_add_request(t, "/home/op/pki");
+  EXPECT_EQ(req["cmd"], "tunnel.add");
+  EXPECT_EQ(req["args"]["tunnel"], json::parse(R"({
+    "name": "to-branch", "local": "192.0.2.1", "remote": "203.0.113.7",
+    "local_ts": ["10.1.0.0/24"], "remote_ts": ["10.3.0.0/24"], "keying": "ikev2",
+    "ike": {"certificate": "/home/op/pki/certs/gw1.pem",
+            "private_key": "/home/op/keys/gw1.key",
+            "ca": "/etc/portcullis/certs/ca.pem",
+            "local_id": "gw1.example.net", "remote_id": "C=GB, O=Example, CN=branch",
+            "proposal": "aes256gcm16-prfsha384-ecp384", "initiate": false,
+            "ike_lifetime": 43200}})"))
+      << req.dump(2);
+
+  // Only what was given: auth (ecdsa) and the rest take the daemon's defaults.
+  json plain = tunnel_add_request(ike_tunnel(), "/")["args"]["tunnel"]["ike"];
+  for (const char* absent : {"auth", "psk_file", "local_id", "remote_id", "proposal", "initiate",
+                             "ike_lifetime"}) {
+    EXPECT_FALSE(plain.contains(absent)) << absent;
+  }
+  TunnelOptions on = ike_tunnel();
+  on.initiate = true;
+  on.ike_auth = "ed25519";
+  json ike = tunnel_add_request(on, "/")["args"]["tunnel"]["ike"];
+  EXPECT_EQ(ike["initiate"], true);
+  EXPECT_EQ(ike["auth"], "ed25519");
+}
+
+TEST(TunnelAdd, PskFileAloneMeansPskAuth) {
+  TunnelOptions t;
+  t.name = "to-branch";
+  t.psk_file = "to-branch.psk";
+  json tun = tunnel_add_request(t, "/etc/portcullis/keys")["args"]["tunnel"];
+  EXPECT_EQ(tun["keying"], "ikev2");
+  EXPECT_EQ(tun["ike"], json::parse(R"({"auth": "psk",
+    "psk_file": "/etc/portcullis/keys/to-branch.psk"})"));
+  t.ike_auth = "psk";
+  EXPECT_EQ(tunnel_add_request(t, "/etc/portcullis/keys")["args"]["tunnel"]["ike"]["auth"], "psk");
+}
+
+TEST(TunnelAdd, IkeCredentialsSayWhatIsMissing) {
+  TunnelOptions psk;
+  psk.name = "x";
+  psk.ike_auth = "psk";
+  EXPECT_NE(usage_error(psk).find("--ike-auth psk needs --psk-file"), std::string::npos)
+      << usage_error(psk);
+  psk.psk_file = "k.psk";
+  psk.ca = "ca.pem";
+  EXPECT_NE(usage_error(psk).find("not psk"), std::string::npos) << usage_error(psk);
+
+  TunnelOptions cert;
+  cert.name = "x";
+  cert.keying = "ikev2";
+  EXPECT_NE(usage_error(cert).find("(missing: --certificate, --private-key, --ca)"),
+            std::string::npos)
+      << usage_error(cert);
+  cert.remote_id = "branch";  // implies ikev2 without --keying too
+  cert.keying.reset();
+  cert.certificate = "c.pem";
+  EXPECT_NE(usage_error(cert).find("(missing: --private-key, --ca)"), std::string::npos)
+      << usage_error(cert);
+
+  TunnelOptions both = ike_tunnel();
+  both.psk_file = "k.psk";
+  EXPECT_NE(usage_error(both).find("--psk-file is for --ike-auth psk, not ecdsa"),
+            std::string::npos)
+      << usage_error(both);
+}
+
+TEST(TunnelAdd, ManualAndIkeOptionsDoNotMix) {
+  TunnelOptions t = manual_tunnel();
+  t.remote_id = "branch";
+  EXPECT_NE(usage_error(t).find("use one keying"), std::string::npos) << usage_error(t);
+  t.keying = "manual";
+  EXPECT_NE(usage_error(t).find("--keying ikev2"), std::string::npos) << usage_error(t);
+  TunnelOptions i = ike_tunnel();
+  i.keying = "manual";
+  EXPECT_NE(usage_error(i).find("are for IKEv2"), std::string::npos) << usage_error(i);
+}
+
+TEST(TunnelAdd, BadIkeValuesNameTheirOption) {
+  struct Case {
+    void (*set)(TunnelOptions&);
+    const char* option;
+  };
+  const Case cases[] = {
+      {[](TunnelOptions& t) { t.ike_auth = "rsa"; }, "--ike-auth"},
+      {[](TunnelOptions& t) { t.ike_lifetime = "soon"; }, "--ike-lifetime"},
+      {[](TunnelOptions& t) { t.ike_lifetime = "0s"; }, "--ike-lifetime"},
+  };
+  for (const auto& c : cases) {
+    TunnelOptions t = ike_tunnel();
+    c.set(t);
+    EXPECT_NE(usage_error(t).find(c.option), std::string::npos) << usage_error(t);
+  }
 }
 
 TEST(TunnelAdd, ManualKeyingSaysWhatIsMissing) {
