@@ -347,7 +347,10 @@ void IkeSa::close(const std::string& why) {
   // once, without waiting for an answer we would not act on.
   DeletePayload del;
   del.protocol = Protocol::kIke;
-  send_wire(seal(Exchange::kInformational, next_request_id_, false, {del}));
+  // Not the id of a request still in flight: the peer has most likely
+  // answered it already, and would take the DELETE for its retransmission.
+  const uint32_t id = pending_ && !pending_->plain ? pending_->id + 1 : next_request_id_;
+  send_wire(seal(Exchange::kInformational, id, false, {del}));
   abandon(why);
 }
 
