@@ -307,6 +307,30 @@ TEST_F(Robust, ConfigureUnchangedIsANoOp) {
   EXPECT_TRUE(p.established());
 }
 
+// The tunnel is removed while a request of ours is unanswered (the
+// rekey's response is still on the way): the DELETE must not reuse that
+// request's message id, or the peer takes it for a retransmission, sends
+// the cached response again and keeps everything.
+TEST_F(Robust, ConfigureRemovingWithARequestInFlight) {
+  up(p);
+  p.filter = [](const WireRecord& r) {
+    return r.from == Side::kB && r.header.exchange == Exchange::kCreateChildSa ? Fate::kDrop
+                                                                               : Fate::kDeliver;
+  };
+  std::string error;
+  ASSERT_TRUE(p.a.rekey_child("t1", error)) << error;
+  p.pump();
+  ASSERT_EQ(p.hb.live.size(), 2u);
+  p.filter = nullptr;
+  p.a.configure({}, {});
+  p.pump();
+  p.run_for(milliseconds(100));
+  EXPECT_TRUE(p.ha.live.empty());
+  EXPECT_TRUE(p.hb.live.empty()) << logs(p);
+  EXPECT_EQ(p.b.list().size(), 0u);
+  expect_no_violations(p);
+}
+
 // A changed tunnel starts over with the new settings.
 TEST_F(Robust, ConfigureChangingTheTunnel) {
   up(p);
