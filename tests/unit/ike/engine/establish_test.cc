@@ -276,6 +276,17 @@ TEST_F(Establish, CookieChallenge) {
   EXPECT_EQ(m0.find<NoncePayload>()->data, m1.find<NoncePayload>()->data);
 }
 
+// Both retries in one negotiation: a cookie first, then the group.
+TEST_F(Establish, CookieThenInvalidKePayload) {
+  IkeSa::set_half_open_limit(p.b, 0);
+  config::CryptoPolicy prime256;
+  prime256.profile = "prime-256";
+  configure(psk_tunnel(Side::kA, dir, kPsk), psk_tunnel(Side::kB, dir, kPsk), prime256, {});
+  expect_up();
+  EXPECT_EQ(init_requests(Side::kA), 3u);
+  EXPECT_EQ(ike_proposal(Side::kA), "aes128gcm16-prfsha256-ecp256");
+}
+
 // A wrong cookie is answered with a fresh cookie request, never an SA.
 TEST_F(Establish, ForgedCookieIsNotAccepted) {
   IkeSa::set_half_open_limit(p.b, 0);
