@@ -350,7 +350,7 @@ gw1_start() {
 }
 gw1_stop() {
   local p
-  for p in gw1 dp pcd; do
+  for p in gw1 pcd dp; do
     [[ -n ${pid[$p]:-} ]] || continue
     topo_stop "${pid[$p]}"
     unset "pid[$p]"
@@ -389,8 +389,11 @@ gw1_disable() {
 }
 
 # --- checks ------------------------------------------------------------------------------------------
-ping_ok() {  # ping_ok FROM DEST COUNT INTERVAL
-  topo_ns "$1" ping -c "$3" -i "$4" -W 1 "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping"
+ping_ok() {  # ping_ok FROM DEST COUNT INTERVAL; on loss, says which were answered
+  topo_ns "$1" ping -c "$3" -i "$4" -W 1 "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping" && return 0
+  echo "   $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$TOPO_DIR/ping"); answered icmp_seq:" \
+    "$(grep -o 'icmp_seq=[0-9]*' "$TOPO_DIR/ping" | cut -d= -f2 | tr '\n' ' ')"
+  return 1
 }
 warm() {  # the first packets may wait for ARP on either gateway
   topo_ns hA ping -c 3 -i 0.2 -W 1 10.2.0.2 >/dev/null 2>&1
@@ -400,6 +403,26 @@ warm() {  # the first packets may wait for ARP on either gateway
 # run commands take longer than their sleeps).
 deadline() { echo $((${EPOCHREALTIME/./} + $1 * 1000000)); }
 ahead() { ((${EPOCHREALTIME/./} < $1)); }
+clock() { printf '%(%H:%M:%S)T.%s' "${1%.*}" "$(cut -c1-3 <<<"${1#*.}")"; }  # clock EPOCHREALTIME
+# lost_report PINGOUT COUNT INTERVAL T0: which echo requests went unanswered,
+# as icmp_seq ranges with the time each range was sent (ping started at T0),
+# to compare with the gateways' logs.
+lost_report() {
+  local seq first=0 prev=0 ranges="" t
+  local -A got=()
+  while read -r seq; do got[$seq]=1; done < <(grep -o 'icmp_seq=[0-9]*' "$1" | cut -d= -f2)
+  for ((seq = 1; seq <= $2 + 1; seq++)); do
+    if ((seq <= $2)) && [[ -z ${got[$seq]:-} ]]; then
+      ((first)) || first=$seq
+      prev=$seq
+    elif ((first)); then
+      t=$(awk -v t0="$4" -v i="$3" -v s="$first" 'BEGIN { printf "%.3f", t0 + (s - 1) * i }')
+      ranges+=" $first-$prev (from $(clock "$t"))"
+      first=0
+    fi
+  done
+  echo "   unanswered icmp_seq:${ranges:- none}"
+}
 wait_up() {  # wait_up TUNNEL SECONDS: both sides up
   local end
   end=$(deadline "$2")
@@ -438,9 +461,11 @@ rekey_check() {
   label="$kind SA rekey started by $who ($([[ $who == gw1 ]] && gw1_name || echo strongSwan))"
   before=$(sw_state gw2 "$t")
   # Not through topo_ns: $! must be ping itself, to wait for or stop it.
+  local t0=$EPOCHREALTIME t1
   ip netns exec "$TOPO-hA" ping -c 60 -i 0.05 -W 1 10.2.0.2 >"$TOPO_DIR/ping-rekey" 2>&1 &
   pid[pinger]=$!
   sleep 0.5
+  t1=$EPOCHREALTIME
   if [[ $who == gw1 ]]; then
     gw1_rekey "$kind" "$t" || echo "   ($label: the command failed)"
   else
@@ -466,6 +491,8 @@ rekey_check() {
     ok "$label: new SPIs, 60 pings at 0.05 s, none lost"
   else
     bad "$label: SPIs changed=$changed, ${loss:-no ping output}"
+    lost_report "$TOPO_DIR/ping-rekey" 60 0.05 "$t0"
+    echo "   the rekey was asked for at $(clock "$t1")"
     echo "   before: $before"
     echo "   after:  $(sw_state gw2 "$t")"
   fi
