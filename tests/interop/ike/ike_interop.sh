@@ -339,13 +339,28 @@ gw1_start() {
     cat "$TOPO_DIR/gw1/check.out"
     return 1
   fi
-  spawn dp topo_dataplane gw1 "$DATAPLANE"
-  spawn pcd topo_daemon gw1 "$DAEMON"
-  if topo_wait_socket "$TOPO_DIR/gw1/dataplane.sock" 200 && topo_wait_socket "$TOPO_DIR/gw1/portcullisd.sock"; then
-    return 0
-  fi
-  bad "gw1: portcullis-dataplane or portcullisd did not start"
-  tail_logs
+  # Other DPDK processes on the machine can leave the data plane short of
+  # hugepage memory for its tables; that is the machine, not IKE: say so
+  # and try again, up to three times.
+  local off end
+  for _ in 1 2 3; do
+    off=$(($(stat -c %s "$TOPO_DIR/gw1/portcullisd.log" 2>/dev/null || echo 0) + 1))
+    spawn dp topo_dataplane gw1 "$DATAPLANE"
+    spawn pcd topo_daemon gw1 "$DAEMON"
+    if ! topo_wait_socket "$TOPO_DIR/gw1/dataplane.sock" 200 || ! topo_wait_socket "$TOPO_DIR/gw1/portcullisd.sock"; then
+      bad "gw1: portcullis-dataplane or portcullisd did not start"
+      tail_logs
+      return 1
+    fi
+    end=$(deadline 5)
+    while ahead "$end" && ! tail -c +"$off" "$TOPO_DIR/gw1/portcullisd.log" | grep -q "connected to the data plane"; do sleep 0.1; done
+    sleep 0.2
+    tail -c +"$off" "$TOPO_DIR/gw1/portcullisd.log" | grep -q "Cannot allocate memory" || return 0
+    echo "   (gw1's data plane is short of hugepage memory, $(awk '/HugePages_Free/ { print $2 }' /proc/meminfo) pages free: other DPDK processes; starting it again)"
+    gw1_stop
+    sleep 2
+  done
+  bad "gw1: the data plane found no hugepage memory for its tables three times (see HugePages_Free in /proc/meminfo)"
   return 1
 }
 gw1_stop() {
@@ -355,6 +370,8 @@ gw1_stop() {
     topo_stop "${pid[$p]}"
     unset "pid[$p]"
   done
+  # A socket left by a killed process must not pass for the next one.
+  rm -f "$TOPO_DIR/gw1/dataplane.sock" "$TOPO_DIR/gw1/portcullisd.sock" "$TOPO_DIR/gw1/charon.vici"
 }
 gw1_log() { if ((SELF)); then echo "$TOPO_DIR/gw1/charon.log"; else echo "$TOPO_DIR/gw1/portcullisd.log"; fi; }
 gw1_up() {  # gw1_up TUNNEL
