@@ -62,8 +62,11 @@ ctl() {  # ctl GW ARGS...: portcullisctl against GW's daemon, output kept for th
   return "${PIPESTATUS[0]}"
 }
 j() { local gw=$1; shift; ctl "$gw" --json "$@"; }
+# Pings run with a deadline (-w) rather than -W: with -c alone ping stops
+# waiting max(2 RTT, interval) after its last request, and on a loaded
+# machine a veth can hold a packet longer than that.
 ping_ok() {  # ping_ok FROM DEST COUNT INTERVAL; says what was lost
-  topo_ns "$1" ping -c "$3" -i "$4" -W 1 "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping" && return 0
+  topo_ns "$1" ping -c "$3" -i "$4" -w "$(deadline "$3" "$4")" "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping" && return 0
   echo "  ping $1 -> $2: $(grep -E 'transmitted|rror' "$TOPO_DIR/ping" | head -2 | tr '\n' ' ')$(lost_seqs "$TOPO_DIR/ping" "$3")"
   drops
   return 1
@@ -74,6 +77,7 @@ drops() {  # the data planes' drop counters that are not zero
     echo "  $gw drops: $("$DPCHAN" "$TOPO_DIR/$gw/dataplane.sock" <<<'stats drop.' 2>&1 | awk '$2 != 0 {printf "%s=%s ", $1, $2}')"
   done
 }
+deadline() { awk -v c="$1" -v i="$2" 'BEGIN { print int(c * i) + 4 }'; }
 lost_seqs() {  # lost_seqs PINGLOG COUNT: the icmp_seq numbers without an answer
   local s missing=()
   for ((s = 1; s <= $2; s++)); do grep -q "icmp_seq=$s " "$1" || missing+=("$s"); done
@@ -260,7 +264,7 @@ check "2c. ESP from gw1 on the wire: SPI $g1_out only (seen: $(esp_spis from-gw1
 check "2d. ESP from gw2 on the wire: SPI $g2_out only (seen: $(esp_spis from-gw2))" test "$(esp_spis from-gw2)" = "$g2_out"
 
 # --- 3. rekeys under traffic -----------------------------------------------------------
-topo_ns hA ping -c 170 -i 0.05 -W 1 10.2.0.2 >"$TOPO_DIR/ping-rekey" 2>&1 &
+topo_ns hA ping -c 170 -i 0.05 -w 14 10.2.0.2 >"$TOPO_DIR/ping-rekey" 2>&1 &
 pinger=$!
 bg+=("$pinger")
 sleep 0.5
@@ -362,7 +366,7 @@ check "5f. ping hA -> hB" ping_ok hA 10.2.0.2 5 0.1
 for _ in $(seq 40); do [[ $(dp_sas gw1) == 2 && $(dp_sas gw2) == 2 ]] && break; sleep 0.1; done
 old_spis=$(spis gw1)
 old_ike=$(ike_spis gw2)
-topo_ns hA ping -c 60 -i 0.05 -W 1 10.2.0.2 >"$TOPO_DIR/ping-down" 2>&1 &
+topo_ns hA ping -c 60 -i 0.05 -w 7 10.2.0.2 >"$TOPO_DIR/ping-down" 2>&1 &
 pinger=$!
 bg+=("$pinger")
 sleep 0.3
@@ -372,7 +376,7 @@ wait "$pinger"
 if grep -q " 0% packet loss" "$TOPO_DIR/ping-down"; then ok "6a. gw1's portcullisd killed: 60 pings at 50 ms while it is down, none lost"; else
   bad "6a. while gw1's daemon is down: $(grep 'packet loss' "$TOPO_DIR/ping-down") $(lost_seqs "$TOPO_DIR/ping-down" 60)"
 fi
-topo_ns hA ping -c 100 -i 0.05 -W 1 10.2.0.2 >"$TOPO_DIR/ping-restart" 2>&1 &
+topo_ns hA ping -c 100 -i 0.05 -w 9 10.2.0.2 >"$TOPO_DIR/ping-restart" 2>&1 &
 pinger=$!
 bg+=("$pinger")
 mark1=$(count_log gw1 "IKE SA established")
@@ -398,9 +402,13 @@ check "6e. gw1's data plane holds only the new pair ($n1 SAs; SPIs $old_spis -> 
   test "$n1" = 2 -a "$new_spis" != "$old_spis"
 check "6f. sa list on gw1: the new pair only" test "$(j gw1 sa list | jq -r 'map(.spi) | sort | join(" ")')" = "$(tr ' ' '\n' <<<"$new_spis" | sort | tr '\n' ' ' | sed 's/ $//')"
 wait "$pinger"
-lost=$(grep -o '[0-9]* received' "$TOPO_DIR/ping-restart" | cut -d' ' -f1)
-if [[ ${lost:-0} -ge 99 ]]; then ok "6g. 100 pings across the renegotiation: ${lost} answered"; else
+# At most one lost: gw2 removes the old Child SAs when the IKE_AUTH with
+# INITIAL_CONTACT arrives, while gw1 sends on them until the response
+# comes back (a round trip; under load it can be longer, see drop.no_sa).
+answered=$(grep -o '[0-9]* received' "$TOPO_DIR/ping-restart" | cut -d' ' -f1)
+if [[ ${answered:-0} -ge 99 ]]; then ok "6g. 100 pings at 50 ms across the renegotiation: ${answered} answered"; else
   bad "6g. pings across the renegotiation: $(grep 'packet loss' "$TOPO_DIR/ping-restart") $(lost_seqs "$TOPO_DIR/ping-restart" 100)"
+  drops
 fi
 check "6h. ping both ways after the restart" ping_both
 
