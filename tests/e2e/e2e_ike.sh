@@ -20,7 +20,10 @@
 #      and removes the pair its predecessor left;
 #   7. kill -9 of gw2's data plane: renegotiated, ping within 15 s.
 # No secret (PSK, private key) is printed; the last check greps for it.
-# Needs root. Prints "N passed, M failed"; exits non-zero on failure.
+# Needs root, tcpdump, jq and openssl. KEEP=1 keeps the logs and captures
+# in the /tmp/pc-e2e-ike.* directory; NO_HUGE=1 runs the data planes
+# without hugepages (also done when fewer than 150 are free).
+# Prints "N passed, M failed"; exits non-zero on failure.
 set -uo pipefail
 
 DATAPLANE=${DATAPLANE:?path to portcullis-dataplane}
@@ -98,7 +101,8 @@ start_d() { pid[d$1]=$(topo_daemon "$1" "$DAEMON"); }
 state() { j "$1" tunnel list 2>/dev/null | jq -r '.[0].state' 2>/dev/null; }
 # wait_up TENTHS: both tunnels "up"; prints the time it took.
 wait_up() {
-  local i t0=$(date +%s%N)
+  local i t0
+  t0=$(date +%s%N)
   for ((i = 0; i < $1; i++)); do
     if [[ $(state gw1) == up && $(state gw2) == up ]]; then
       echo "$((($(date +%s%N) - t0) / 1000000)) ms"
