@@ -407,7 +407,12 @@ gw1_disable() {
 
 # --- checks ------------------------------------------------------------------------------------------
 ping_ok() {  # ping_ok FROM DEST COUNT INTERVAL; on loss, says which were answered
-  topo_ns "$1" ping -c "$3" -i "$4" -W 1 "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping" && return 0
+  # -w (a deadline) as well as -c: without it ping stops waiting for the
+  # last replies after max(2 RTT, interval), less than a loaded veth and
+  # data plane may hold them, and counts them lost.
+  local deadline
+  deadline=$(awk -v c="$3" -v i="$4" 'BEGIN { printf "%d", c * i + 3 }')
+  topo_ns "$1" ping -c "$3" -i "$4" -W 1 -w "$deadline" "$2" >"$TOPO_DIR/ping" 2>&1 && grep -q " 0% packet loss" "$TOPO_DIR/ping" && return 0
   echo "   $(grep -o '[0-9]* packets transmitted, [0-9]* received' "$TOPO_DIR/ping"); answered icmp_seq:" \
     "$(grep -o 'icmp_seq=[0-9]*' "$TOPO_DIR/ping" | cut -d= -f2 | tr '\n' ' ')"
   return 1
@@ -479,7 +484,7 @@ rekey_check() {
   before=$(sw_state gw2 "$t")
   # Not through topo_ns: $! must be ping itself, to wait for or stop it.
   local t0=$EPOCHREALTIME t1
-  ip netns exec "$TOPO-hA" ping -c 60 -i 0.05 -W 1 10.2.0.2 >"$TOPO_DIR/ping-rekey" 2>&1 &
+  ip netns exec "$TOPO-hA" ping -c 60 -i 0.05 -W 1 -w 6 10.2.0.2 >"$TOPO_DIR/ping-rekey" 2>&1 &
   pid[pinger]=$!
   sleep 0.5
   t1=$EPOCHREALTIME
