@@ -466,12 +466,28 @@ void IkeSa::on_auth_request(const Message& m, const std::vector<Payload>& inner)
     }
   }
   established(Clock::now());
+  // The stale SAs' Child SAs are kept for old_sa_grace as this SA's,
+  // already deleting: the peer may send on them until our response
+  // reaches it, and dropping them at once loses those packets.
   struct DropStale {
+    IkeSa& self;
     std::vector<IkeSa*>& v;
     ~DropStale() {
-      for (IkeSa* o : v) o->abandon("the peer restarted (INITIAL_CONTACT)");
+      const auto until = Clock::now() + self.e_.timers_.old_sa_grace;
+      for (IkeSa* o : v) {
+        for (auto& c : o->children_) {
+          c.deleting = true;
+          c.outbound_active = false;
+          c.remove_at = until;
+          self.children_.push_back(std::move(c));
+        }
+        o->children_.clear();
+        self.log(Severity::kInfo, "the peer restarted (INITIAL_CONTACT): dropping the IKE SA it forgot, " +
+                                      std::string("its Child SAs after a grace period"));
+        o->abandon("the peer restarted (INITIAL_CONTACT)");
+      }
     }
-  } drop_stale{stale};
+  } drop_stale{*this, stale};
   if (!chosen_esp || ts_remote.empty() || ts_local.empty() || !transport_ok) {
     const NotifyType err = !chosen_esp ? NotifyType::kNoProposalChosen : NotifyType::kTsUnacceptable;
     log(Severity::kError, "IKE SA with " + who + " is up, but its Child SA was refused: " +
