@@ -64,9 +64,10 @@ class EngineHost {
   virtual ~EngineHost() = default;
   virtual void send(Datagram d) = 0;
   // install_child puts a Child SA pair into the data plane. With
-  // `use_outbound` the tunnel's outbound policies switch to it in the same
-  // transaction; else they stay on the current SA until switch_outbound
-  // (the rekey responder waits for the old SA's DELETE, section 2.8).
+  // `use_outbound` the tunnel's outbound policies then move to it (the
+  // daemon swaps old policies for new in one transaction, after the SAs
+  // are in); else they stay on the current SA until switch_outbound (the
+  // rekey responder waits for the old SA's DELETE, section 2.8).
   virtual void install_child(const ChildSa& c, bool use_outbound) = 0;
   virtual void switch_outbound(const std::string& tunnel, uint64_t child_id) = 0;
   virtual void remove_child(const std::string& tunnel, uint64_t child_id) = 0;
