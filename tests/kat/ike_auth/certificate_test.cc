@@ -1,7 +1,7 @@
 // certificate_test.cc: Certificate (parsing, subject, ID matching per RFC
 // 4945 section 3.1, the CERTREQ hash of RFC 7296 section 3.7) and
 // TrustStore (chains through intermediates, validity, key usage) over the
-// in-memory PKI of test_pki.h.
+// in-memory PKI of tests/common/ike_pki.h.
 #include <gtest/gtest.h>
 #include <openssl/x509.h>
 
@@ -10,7 +10,7 @@
 
 #include "control/ike/auth.h"
 #include "control/ike/message.h"
-#include "tests/kat/ike_auth/test_pki.h"
+#include "tests/common/ike_pki.h"
 
 namespace portcullis::ctl::ike {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "control/ike/auth.h"
-#include "tests/kat/ike_auth/test_pki.h"
+#include "tests/common/ike_pki.h"
 
 namespace portcullis::ctl::ike {
 namespace {

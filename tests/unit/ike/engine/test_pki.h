@@ -1,26 +1,15 @@
-// test_pki.h: certificates for the engine tests, made with the OpenSSL API
-// into a private temporary directory (no key is ever committed, nothing
-// shells out): a CA, and gateway certificates with a DNS subjectAltName.
+// test_pki.h: certificate files for the engine tests, issued with the
+// shared test PKI (tests/common/ike_pki.h) into a private temporary
+// directory: a CA, and gateway certificates with a DNS subjectAltName.
 #pragma once
 
 #include <string>
 
+#include "tests/common/ike_pki.h"
+
 namespace portcullis::ctl::ike::test {
 
-// TempDir: a 0700 directory removed with its contents when destroyed.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  // write creates `name` with mode 0600 and returns its path.
-  std::string write(const std::string& name, const std::string& content) const;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = kat::pki::TempDir;
 
 // Gateway: the files one gateway's [tunnel.ike] names.
 struct GatewayFiles {
@@ -33,7 +22,6 @@ struct GatewayFiles {
 class Pki {
  public:
   Pki(const TempDir& dir, const std::string& name, const std::string& ca_kind);
-  ~Pki();
   Pki(const Pki&) = delete;
   Pki& operator=(const Pki&) = delete;
   // gateway issues "CN=<dns>" with SAN DNS:<dns> and a `kind` key; the
@@ -45,9 +33,8 @@ class Pki {
  private:
   const TempDir& dir_;
   std::string name_, ca_path_;
-  void* ca_key_ = nullptr;   // EVP_PKEY*
-  void* ca_cert_ = nullptr;  // X509*
-  long serial_ = 1;
+  kat::pki::KeyPtr ca_key_;
+  kat::pki::CertPtr ca_cert_;
 };
 
 }  // namespace portcullis::ctl::ike::test

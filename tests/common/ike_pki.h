@@ -1,6 +1,7 @@
-// test_pki.h: a small PKI built in memory with the OpenSSL API for the
-// auth.cc tests, so no private key is ever committed and nothing shells
-// out. Built once per process (key generation is the slow part).
+// ike_pki.h: a small PKI built in memory with the OpenSSL API for the
+// IKE tests (kat ike_auth, unit ike_engine), so no private key is ever
+// committed and nothing shells out. lab() is built once per process (key
+// generation is the slow part).
 #pragma once
 
 #include <openssl/evp.h>

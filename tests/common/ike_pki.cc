@@ -1,4 +1,4 @@
-#include "tests/kat/ike_auth/test_pki.h"
+#include "tests/common/ike_pki.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
