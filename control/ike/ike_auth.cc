@@ -9,60 +9,6 @@ namespace portcullis::ctl::ike {
 
 namespace {
 
-NotifyPayload notify(NotifyType t, Bytes data = {}) {
-  NotifyPayload n;
-  n.type = static_cast<uint16_t>(t);
-  n.data = std::move(data);
-  return n;
-}
-
-std::string error_notifies(const std::vector<Payload>& ps) {
-  std::string out;
-  for (const auto& p : ps) {
-    if (auto* n = std::get_if<NotifyPayload>(&p); n && n->error()) out += (out.empty() ? "" : ", ") + std::string(notify_name(n->type));
-  }
-  return out;
-}
-
-const NotifyPayload* find_notify(const std::vector<Payload>& ps, NotifyType t) {
-  for (const auto& p : ps) {
-    if (auto* n = std::get_if<NotifyPayload>(&p); n && n->type == static_cast<uint16_t>(t)) return n;
-  }
-  return nullptr;
-}
-
-template <class T>
-const T* find(const std::vector<Payload>& ps) {
-  for (const auto& p : ps) {
-    if (auto* v = std::get_if<T>(&p)) return v;
-  }
-  return nullptr;
-}
-
-const IdPayload* find_id(const std::vector<Payload>& ps, bool responder) {
-  for (const auto& p : ps) {
-    if (auto* v = std::get_if<IdPayload>(&p); v && v->responder == responder) return v;
-  }
-  return nullptr;
-}
-
-const TsPayload* find_ts(const std::vector<Payload>& ps, bool responder) {
-  for (const auto& p : ps) {
-    if (auto* v = std::get_if<TsPayload>(&p); v && v->responder == responder) return v;
-  }
-  return nullptr;
-}
-
-uint32_t random_child_spi() {
-  // SPIs 1..255 are reserved by IANA (RFC 4303 section 2.1).
-  for (;;) {
-    uint8_t b[4];
-    crypto::random_bytes(b);
-    const uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-    if (v > 255) return v;
-  }
-}
-
 bool is_cert_auth(const config::Tunnel& t) { return t.ike.auth != "psk"; }
 
 }  // namespace
@@ -87,19 +33,19 @@ std::vector<Payload> IkeSa::nat_payloads(bool for_response) const {
   // ESP in UDP (section 2.23 allows faking it this way).
   Bytes src = nat_hash(spi_i_, spi_r_, local_);
   if (tunnel_ && tunnel_->cfg.udp_encap) crypto::random_bytes(src);
-  return {notify(NotifyType::kNatDetectionSourceIp, src),
-          notify(NotifyType::kNatDetectionDestinationIp, nat_hash(spi_i_, spi_r_, remote_))};
+  return {make_notify(NotifyType::kNatDetectionSourceIp, src),
+          make_notify(NotifyType::kNatDetectionDestinationIp, nat_hash(spi_i_, spi_r_, remote_))};
 }
 
 void IkeSa::send_init() {
   std::vector<Payload> ps;
-  if (!cookie_.empty()) ps.push_back(notify(NotifyType::kCookie, cookie_));
+  if (!cookie_.empty()) ps.push_back(make_notify(NotifyType::kCookie, cookie_));
   ps.push_back(ike_sa_payload(offered_, {}));
   ps.push_back(KePayload{algs_.dh, dh_->public_value()});
   ps.push_back(NoncePayload{ni_});
   for (auto& n : nat_payloads(false)) ps.push_back(std::move(n));
-  ps.push_back(notify(NotifyType::kIkev2FragmentationSupported));
-  ps.push_back(notify(NotifyType::kSignatureHashAlgorithms, signature_hash_algorithms_data()));
+  ps.push_back(make_notify(NotifyType::kIkev2FragmentationSupported));
+  ps.push_back(make_notify(NotifyType::kSignatureHashAlgorithms, signature_hash_algorithms_data()));
   Header h;
   h.spi_i = spi_i_;
   h.exchange = Exchange::kIkeSaInit;
@@ -253,7 +199,7 @@ void IkeSa::send_auth() {
     ps.push_back(CertPayload{kCertX509Signature, c.cert->der()});
     ps.push_back(CertReqPayload{kCertX509Signature, c.trust->authorities()});
   }
-  ps.push_back(notify(NotifyType::kInitialContact));
+  ps.push_back(make_notify(NotifyType::kInitialContact));
   if (c.remote_id) {
     IdPayload idr = *c.remote_id;
     idr.responder = true;
@@ -265,7 +211,7 @@ void IkeSa::send_auth() {
     return;
   }
   ps.push_back(*auth);
-  if (t.cfg.mode == api::Mode::kTransport) ps.push_back(notify(NotifyType::kUseTransportMode));
+  if (t.cfg.mode == api::Mode::kTransport) ps.push_back(make_notify(NotifyType::kUseTransportMode));
   EspAlgs esp = t.esp;
   esp.dh = 0;  // no KE in IKE_AUTH (section 1.2)
   ps.push_back(esp_sa_payload(esp, child_spi_in_));
@@ -292,7 +238,7 @@ void IkeSa::on_auth_response(const Message& m, const std::vector<Payload>& inner
     e_.counters_.auth_failed++;
     // The responder has installed its Child SA by now: tell it, in an
     // INFORMATIONAL of its own (section 2.21.2), sent once like close().
-    send_wire(seal(Exchange::kInformational, next_request_id_, false, {notify(NotifyType::kAuthenticationFailed)}));
+    send_wire(seal(Exchange::kInformational, next_request_id_, false, {make_notify(NotifyType::kAuthenticationFailed)}));
     fail("authentication of the peer " + remote_.str() + " failed: " + why, true);
     return;
   }
@@ -368,8 +314,8 @@ void IkeSa::respond_init(const Bytes& wire, const Message& m) {
   ps.push_back(KePayload{algs_.dh, dh_->public_value()});
   ps.push_back(NoncePayload{nr_});
   for (auto& n : nat_payloads(true)) ps.push_back(std::move(n));
-  ps.push_back(notify(NotifyType::kIkev2FragmentationSupported));
-  ps.push_back(notify(NotifyType::kSignatureHashAlgorithms, signature_hash_algorithms_data()));
+  ps.push_back(make_notify(NotifyType::kIkev2FragmentationSupported));
+  ps.push_back(make_notify(NotifyType::kSignatureHashAlgorithms, signature_hash_algorithms_data()));
   if (is_cert_auth(t.cfg) && t.creds) ps.push_back(CertReqPayload{kCertX509Signature, t.creds->trust->authorities()});
   const Bytes peer_ke = ke->data;
   std::string why;
@@ -497,13 +443,13 @@ void IkeSa::on_auth_request(const Message& m, const std::vector<Payload>& inner)
                                                : "traffic selectors " + (tsi ? describe_ts(tsi->selectors) : std::string()) +
                                                      " === " + (tsr ? describe_ts(tsr->selectors) : std::string()) +
                                                      " do not match ours"));
-    ps.push_back(notify(err));
+    ps.push_back(make_notify(err));
     send_response(m, ps);
     return;
   }
   child_spi_in_ = random_child_spi();
   ps.push_back(chosen_esp_payload(*chosen_esp, number, child_spi_in_));
-  if (transport_asked) ps.push_back(notify(NotifyType::kUseTransportMode));
+  if (transport_asked) ps.push_back(make_notify(NotifyType::kUseTransportMode));
   ps.push_back(TsPayload{false, ts_remote});
   ps.push_back(TsPayload{true, ts_local});
   send_response(m, ps);

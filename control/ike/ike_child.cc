@@ -19,73 +19,6 @@ namespace portcullis::ctl::ike {
 
 namespace {
 
-NotifyPayload notify(NotifyType t, Protocol proto = Protocol::kNone, Bytes spi = {}) {
-  NotifyPayload n;
-  n.type = static_cast<uint16_t>(t);
-  n.protocol = proto;
-  n.spi = std::move(spi);
-  return n;
-}
-
-template <class T>
-const T* find(const std::vector<Payload>& ps) {
-  for (const auto& p : ps) {
-    if (auto* v = std::get_if<T>(&p)) return v;
-  }
-  return nullptr;
-}
-
-const NotifyPayload* find_notify(const std::vector<Payload>& ps, NotifyType t) {
-  for (const auto& p : ps) {
-    if (auto* n = std::get_if<NotifyPayload>(&p); n && n->type == static_cast<uint16_t>(t)) return n;
-  }
-  return nullptr;
-}
-
-const TsPayload* find_ts(const std::vector<Payload>& ps, bool responder) {
-  for (const auto& p : ps) {
-    if (auto* v = std::get_if<TsPayload>(&p); v && v->responder == responder) return v;
-  }
-  return nullptr;
-}
-
-std::string error_notifies(const std::vector<Payload>& ps) {
-  std::string out;
-  for (const auto& p : ps) {
-    if (auto* n = std::get_if<NotifyPayload>(&p); n && n->error()) out += (out.empty() ? "" : ", ") + std::string(notify_name(n->type));
-  }
-  return out;
-}
-
-Bytes be32(uint32_t v) {
-  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-}
-
-uint32_t load32(const Bytes& b) {
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
-}
-
-uint64_t load64(const Bytes& b) {
-  uint64_t v = 0;
-  for (uint8_t x : b) v = (v << 8) | x;
-  return v;
-}
-
-Bytes be64(uint64_t v) {
-  Bytes b(8);
-  for (int i = 7; i >= 0; i--, v >>= 8) b[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
-  return b;
-}
-
-uint32_t random_child_spi() {
-  for (;;) {
-    uint8_t b[4];
-    crypto::random_bytes(b);
-    const uint32_t v = load32(Bytes(b, b + 4));
-    if (v > 255) return v;
-  }
-}
-
 const Bytes& lower(const Bytes& a, const Bytes& b) { return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end()) ? a : b; }
 
 std::string hex32(uint32_t v) {
@@ -115,7 +48,7 @@ void IkeSa::on_request(const Message& m, const std::vector<Payload>& inner) {
       if (state_ == State::kEstablished) {
         on_create_child_request(m, inner);
       } else {
-        send_response(m, {notify(NotifyType::kTemporaryFailure)});
+        send_response(m, {make_notify(NotifyType::kTemporaryFailure)});
       }
       return;
     case Exchange::kInformational:
@@ -134,13 +67,13 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
   auto* nonce = find<NoncePayload>(inner);
   auto* ke = find<KePayload>(inner);
   if (!sa || !nonce || sa->proposals.empty()) {
-    send_response(m, {notify(NotifyType::kInvalidSyntax)});
+    send_response(m, {make_notify(NotifyType::kInvalidSyntax)});
     return;
   }
   if (sa->proposals[0].protocol == Protocol::kIke) {
     // IKE SA rekey (section 1.3.2).
     if (ike_rekey_ || child_rekey_ || replaced_by_) {
-      send_response(m, {notify(NotifyType::kTemporaryFailure)});
+      send_response(m, {make_notify(NotifyType::kTemporaryFailure)});
       return;
     }
     uint8_t number = 1;
@@ -148,11 +81,11 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     auto chosen = select_ike(*sa, t.ike_algs, &number, &peer_spi);
     if (!chosen || peer_spi.size() != 8) {
       log(Severity::kError, "IKE SA rekey from the peer: no proposal chosen (peer offered " + describe_offer(*sa) + ")");
-      send_response(m, {notify(NotifyType::kNoProposalChosen)});
+      send_response(m, {make_notify(NotifyType::kNoProposalChosen)});
       return;
     }
     if (!ke || ke->group != chosen->dh) {
-      NotifyPayload n = notify(NotifyType::kInvalidKePayload);
+      NotifyPayload n = make_notify(NotifyType::kInvalidKePayload);
       n.data = {static_cast<uint8_t>(chosen->dh >> 8), static_cast<uint8_t>(chosen->dh)};
       send_response(m, {n});
       return;
@@ -161,7 +94,7 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     IkeSa& n = *fresh;
     n.tunnel_ = tunnel_;
     n.algs_ = *chosen;
-    n.spi_i_ = load64(peer_spi);
+    n.spi_i_ = spi_value(peer_spi);
     n.spi_r_ = random_spi();
     n.ni_ = nonce->data;
     n.nr_ = random_nonce(32);
@@ -169,14 +102,14 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     crypto::SecretBytes shared;
     std::string why;
     if (!dh || !dh->shared(ke->data, shared, &why)) {
-      send_response(m, {notify(NotifyType::kInvalidSyntax)});
+      send_response(m, {make_notify(NotifyType::kInvalidSyntax)});
       return;
     }
     n.prf_ = Prf::make(chosen->prf);
     n.aead_ = Aead::make(chosen->encr, chosen->encr_bits);
     n.keys_ = derive_rekeyed_ike_keys(*prf_, keys_.sk_d.span(), *n.prf_, n.aead_->key_size(), 0, n.ni_, n.nr_,
                                       shared.span(), n.spi_i_, n.spi_r_);
-    send_response(m, {chosen_ike_payload(*chosen, number, be64(n.spi_r_)), NoncePayload{n.nr_},
+    send_response(m, {chosen_ike_payload(*chosen, number, spi_bytes(n.spi_r_)), NoncePayload{n.nr_},
                       KePayload{chosen->dh, dh->public_value()}});
     n.natt_ = natt_;
     n.peer_frag_ = peer_frag_;
@@ -192,16 +125,16 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
   // on, our outbound SPI) or a new one, which we do not offer.
   auto* rekey = find_notify(inner, NotifyType::kRekeySa);
   if (!rekey) {
-    send_response(m, {notify(NotifyType::kNoAdditionalSas)});
+    send_response(m, {make_notify(NotifyType::kNoAdditionalSas)});
     return;
   }
-  Child* old = rekey->spi.size() == 4 ? find_child_by_out(load32(rekey->spi)) : nullptr;
+  Child* old = rekey->spi.size() == 4 ? find_child_by_out(static_cast<uint32_t>(spi_value(rekey->spi))) : nullptr;
   if (!old || old->deleting) {
-    send_response(m, {notify(NotifyType::kChildSaNotFound, Protocol::kEsp, rekey->spi)});
+    send_response(m, {make_notify(NotifyType::kChildSaNotFound, {}, Protocol::kEsp, rekey->spi)});
     return;
   }
   if (ike_rekey_) {
-    send_response(m, {notify(NotifyType::kTemporaryFailure)});
+    send_response(m, {make_notify(NotifyType::kTemporaryFailure)});
     return;
   }
   EspAlgs want = t.esp;
@@ -211,14 +144,14 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
   auto chosen = select_esp(*sa, want, true, &number, &spi_out);
   if (!chosen) {
     log(Severity::kError, "Child SA rekey from the peer: no proposal chosen (peer offered " + describe_offer(*sa) + ")");
-    send_response(m, {notify(NotifyType::kNoProposalChosen)});
+    send_response(m, {make_notify(NotifyType::kNoProposalChosen)});
     return;
   }
   crypto::SecretBytes shared;
   std::unique_ptr<DhKey> dh;
   if (chosen->dh) {
     if (!ke || ke->group != chosen->dh) {
-      NotifyPayload n = notify(NotifyType::kInvalidKePayload);
+      NotifyPayload n = make_notify(NotifyType::kInvalidKePayload);
       n.data = {static_cast<uint8_t>(chosen->dh >> 8), static_cast<uint8_t>(chosen->dh)};
       send_response(m, {n});
       return;
@@ -226,7 +159,7 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     dh = DhKey::generate(chosen->dh);
     std::string why;
     if (!dh || !dh->shared(ke->data, shared, &why)) {
-      send_response(m, {notify(NotifyType::kInvalidSyntax)});
+      send_response(m, {make_notify(NotifyType::kInvalidSyntax)});
       return;
     }
   }
@@ -238,7 +171,7 @@ void IkeSa::on_create_child_request(const Message& m, const std::vector<Payload>
     ts_local = intersect(tsr->selectors, to_selectors(t.cfg.local_ts));
   }
   if (ts_remote.empty() || ts_local.empty()) {
-    send_response(m, {notify(NotifyType::kTsUnacceptable)});
+    send_response(m, {make_notify(NotifyType::kTsUnacceptable)});
     return;
   }
   const uint32_t spi_in = random_child_spi();
@@ -272,7 +205,7 @@ void IkeSa::start_child_rekey(uint64_t child_id) {
   ctx.algs = t.esp;
   ctx.algs.dh = algs_.dh;  // perfect forward secrecy with the IKE SA's group
   ctx.dh = DhKey::generate(ctx.algs.dh);
-  std::vector<Payload> ps = {notify(NotifyType::kRekeySa, Protocol::kEsp, be32(c->spi_in)),
+  std::vector<Payload> ps = {make_notify(NotifyType::kRekeySa, {}, Protocol::kEsp, spi_bytes(c->spi_in)),
                              esp_sa_payload(ctx.algs, ctx.spi_in), NoncePayload{ctx.ni},
                              KePayload{ctx.algs.dh, ctx.dh->public_value()}, TsPayload{false, c->ts_local},
                              TsPayload{true, c->ts_remote}};
@@ -339,7 +272,7 @@ void IkeSa::start_ike_rekey() {
   ctx.ni = random_nonce(32);
   ctx.offered = {algs_};
   ctx.dh = DhKey::generate(algs_.dh);
-  std::vector<Payload> ps = {ike_sa_payload(ctx.offered, be64(ctx.spi)), NoncePayload{ctx.ni},
+  std::vector<Payload> ps = {ike_sa_payload(ctx.offered, spi_bytes(ctx.spi)), NoncePayload{ctx.ni},
                              KePayload{algs_.dh, ctx.dh->public_value()}};
   ike_rekey_ = std::move(ctx);
   send_request(Exchange::kCreateChildSa, ps, [this](const Message&, const std::vector<Payload>& inner) {
@@ -365,7 +298,7 @@ void IkeSa::start_ike_rekey() {
     n.tunnel_ = tunnel_;
     n.algs_ = *chosen;
     n.spi_i_ = ctx.spi;
-    n.spi_r_ = load64(peer_spi);
+    n.spi_r_ = spi_value(peer_spi);
     n.ni_ = ctx.ni;
     n.nr_ = nonce->data;
     n.prf_ = Prf::make(chosen->prf);

@@ -19,6 +19,15 @@ namespace {
 constexpr size_t kFragmentSize = 1200;
 }  // namespace
 
+uint32_t random_child_spi() {
+  for (;;) {
+    uint8_t b[4];
+    crypto::random_bytes(b);
+    const uint32_t v = static_cast<uint32_t>(spi_value(Bytes(b, b + 4)));
+    if (v > 255) return v;
+  }
+}
+
 IkeSa::IkeSa(Engine& e, bool initiator, Endpoint local, Endpoint remote)
     : e_(e), initiator_(initiator), state_(initiator ? State::kInitSent : State::kInitDone), local_(local),
       remote_(remote) {

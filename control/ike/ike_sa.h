@@ -60,6 +60,9 @@ bool id_matches(const IdPayload& expected, const IdPayload& got);
 std::string id_text(const IdPayload& id);
 // nat_hash: SHA-1(SPIi | SPIr | IP | port), section 2.23.
 Bytes nat_hash(uint64_t spi_i, uint64_t spi_r, const Endpoint& e);
+// random_child_spi: a fresh inbound ESP SPI above the IANA-reserved 1..255
+// (RFC 4303 section 2.1).
+uint32_t random_child_spi();
 
 class IkeSa {
  public:

@@ -617,23 +617,60 @@ Bytes IdPayload::body() const {
   return b;
 }
 
-const NotifyPayload* Message::find_notify(NotifyType t) const {
+const NotifyPayload* find_notify(const std::vector<Payload>& payloads, NotifyType t) {
   for (const auto& p : payloads)
     if (auto* n = std::get_if<NotifyPayload>(&p); n && n->type == static_cast<uint16_t>(t))
       return n;
   return nullptr;
 }
 
-const IdPayload* Message::find_id(bool responder) const {
+const IdPayload* find_id(const std::vector<Payload>& payloads, bool responder) {
   for (const auto& p : payloads)
     if (auto* id = std::get_if<IdPayload>(&p); id && id->responder == responder) return id;
   return nullptr;
 }
 
-const TsPayload* Message::find_ts(bool responder) const {
+const TsPayload* find_ts(const std::vector<Payload>& payloads, bool responder) {
   for (const auto& p : payloads)
     if (auto* ts = std::get_if<TsPayload>(&p); ts && ts->responder == responder) return ts;
   return nullptr;
+}
+
+std::string error_notifies(const std::vector<Payload>& payloads) {
+  std::string out;
+  for (const auto& p : payloads) {
+    if (auto* n = std::get_if<NotifyPayload>(&p); n && n->error()) {
+      if (!out.empty()) out += ", ";
+      out += notify_name(n->type);
+    }
+  }
+  return out;
+}
+
+NotifyPayload make_notify(NotifyType t, Bytes data, Protocol protocol, Bytes spi) {
+  NotifyPayload n;
+  n.type = static_cast<uint16_t>(t);
+  n.data = std::move(data);
+  n.protocol = protocol;
+  n.spi = std::move(spi);
+  return n;
+}
+
+Bytes spi_bytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16), static_cast<uint8_t>(spi >> 8),
+          static_cast<uint8_t>(spi)};
+}
+
+Bytes spi_bytes(uint64_t spi) {
+  Bytes b(8);
+  for (int i = 7; i >= 0; i--, spi >>= 8) b[static_cast<size_t>(i)] = static_cast<uint8_t>(spi);
+  return b;
+}
+
+uint64_t spi_value(const Bytes& b) {
+  uint64_t v = 0;
+  for (uint8_t x : b) v = (v << 8) | x;
+  return v;
 }
 
 bool parse_header(std::span<const uint8_t> bytes, Header& out, ParseError& err) {

@@ -261,20 +261,40 @@ using Payload = std::variant<SaPayload, KePayload, IdPayload, CertPayload, CertR
 
 PayloadType payload_type(const Payload& p);
 
+// Lookups over a payload chain (a message's, or the decrypted contents of
+// its SK payload); nullptr when absent.
+template <class T>
+const T* find(const std::vector<Payload>& payloads) {
+  for (const auto& p : payloads)
+    if (auto* v = std::get_if<T>(&p)) return v;
+  return nullptr;
+}
+const NotifyPayload* find_notify(const std::vector<Payload>& payloads, NotifyType t);
+const IdPayload* find_id(const std::vector<Payload>& payloads, bool responder);
+const TsPayload* find_ts(const std::vector<Payload>& payloads, bool responder);
+// error_notifies names the error notifies for logs: "NO_PROP, TS_UNACCEPT".
+std::string error_notifies(const std::vector<Payload>& payloads);
+
+// make_notify builds a Notify payload.
+NotifyPayload make_notify(NotifyType t, Bytes data = {}, Protocol protocol = Protocol::kNone, Bytes spi = {});
+
+// SPIs on the wire are big-endian: spi_bytes writes one of 4 (ESP) or 8
+// (IKE) bytes, spi_value reads either.
+Bytes spi_bytes(uint32_t spi);
+Bytes spi_bytes(uint64_t spi);
+uint64_t spi_value(const Bytes& b);
+
 struct Message {
   Header header;
   std::vector<Payload> payloads;
 
-  // Lookups over payloads; nullptr when absent.
   template <class T>
   const T* find() const {
-    for (const auto& p : payloads)
-      if (auto* v = std::get_if<T>(&p)) return v;
-    return nullptr;
+    return ike::find<T>(payloads);
   }
-  const NotifyPayload* find_notify(NotifyType t) const;
-  const IdPayload* find_id(bool responder) const;
-  const TsPayload* find_ts(bool responder) const;
+  const NotifyPayload* find_notify(NotifyType t) const { return ike::find_notify(payloads, t); }
+  const IdPayload* find_id(bool responder) const { return ike::find_id(payloads, responder); }
+  const TsPayload* find_ts(bool responder) const { return ike::find_ts(payloads, responder); }
 };
 
 // ParseError says why bytes were refused. `notify` is the error to send

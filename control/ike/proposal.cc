@@ -156,11 +156,6 @@ SaPayload chosen_ike_payload(const IkeAlgs& a, uint8_t number, const Bytes& spi)
   return sa;
 }
 
-static Bytes spi_bytes(uint32_t spi) {
-  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16), static_cast<uint8_t>(spi >> 8),
-          static_cast<uint8_t>(spi)};
-}
-
 SaPayload esp_sa_payload(const EspAlgs& a, uint32_t spi) {
   Proposal p;
   p.number = 1;
@@ -225,7 +220,7 @@ std::optional<EspAlgs> select_esp(const SaPayload& offered, const EspAlgs& ours,
       }
     }
     if (proposal_number) *proposal_number = p.number;
-    if (peer_spi) *peer_spi = (uint32_t{p.spi[0]} << 24) | (uint32_t{p.spi[1]} << 16) | (uint32_t{p.spi[2]} << 8) | p.spi[3];
+    if (peer_spi) *peer_spi = static_cast<uint32_t>(spi_value(p.spi));
     return a;
   }
   return std::nullopt;
@@ -255,7 +250,7 @@ std::optional<EspAlgs> accept_esp_reply(const SaPayload& reply, const EspAlgs& o
   if (s.size() > 1 || (s.empty() ? offered.esn : s[0].id != (offered.esn ? kEsnYes : kEsnNone))) return std::nullopt;
   const uint16_t got_dh = d.empty() ? 0 : d[0].id;
   if (d.size() > 1 || got_dh != offered.dh) return std::nullopt;
-  if (peer_spi) *peer_spi = (uint32_t{p.spi[0]} << 24) | (uint32_t{p.spi[1]} << 16) | (uint32_t{p.spi[2]} << 8) | p.spi[3];
+  if (peer_spi) *peer_spi = static_cast<uint32_t>(spi_value(p.spi));
   return offered;
 }
 
