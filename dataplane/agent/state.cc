@@ -251,9 +251,10 @@ api::Reply DataplaneState::sa_query(const api::SaQuery& m) {
   if (it == maps_.sas.end()) return fail(api::Status::kNotFound, "no sa " + std::to_string(m.sa_id));
   const InstalledSa& sa = *it->second;
   const SaCounters& c = sa.inbound ? sa.in->counters : sa.out->counters;
+  const SaTotals t = sa.inbound ? sa.in->totals() : sa.out->totals();
   api::SaInfo info;
-  info.packets = c.packets.load(std::memory_order_relaxed);
-  info.bytes = c.bytes.load(std::memory_order_relaxed);
+  info.packets = t.packets;
+  info.bytes = t.bytes;
   info.events = c.events.load(std::memory_order_relaxed);
   // The replay window belongs to a worker; its top is read only for display.
   info.seq = sa.inbound ? 0 : sa.out->next_seq.load(std::memory_order_relaxed);

@@ -195,6 +195,7 @@ int run(const Options& opt, std::vector<std::string> eal) {
       engines.push_back(crypto::Engine::create(&err));
       WorkerConfig wc;
       wc.index = i;
+      wc.workers = n_workers;
       wc.queue = static_cast<uint16_t>(i);
       wc.ports = port_ids;
       wc.tables = &tables;

@@ -246,7 +246,7 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts, std::span<SaIn
     // the burst that reaches it.
     uint64_t room = ~0ull;
     if (sa.hard_packets != 0) {
-      const uint64_t used = c.packets.load(std::memory_order_relaxed);
+      const uint64_t used = sa.received.load().packets;
       room = used >= sa.hard_packets ? 0 : sa.hard_packets - used;
     }
     for (; k < nops && sas[w.op_pkt_[k]] == &sa; k++) {
@@ -286,8 +286,9 @@ size_t esp_inbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts, std::span<SaIn
       good++;
       bytes += pkts[i]->pkt_len;
     }
-    const uint64_t pk = c.packets.fetch_add(good, std::memory_order_relaxed) + good;
-    const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    // This worker owns the SA (its replay window too): no locked adds.
+    const SaTotals t = sa.received.add_owned(good, bytes);
+    const uint64_t pk = t.packets, by = t.bytes;
     if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);
     if (c.soft_bytes != 0 && by >= c.soft_bytes) c.raise(kEventSoftBytes);
     if ((sa.hard_packets != 0 && pk >= sa.hard_packets) ||

@@ -244,12 +244,14 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     // here, at run granularity for bytes.
     size_t allowed = end - i;
     SaCounters& c = sa->counters;
-    if (sa->hard_packets != 0) {
-      const uint64_t used = c.packets.load(std::memory_order_relaxed);
-      allowed = used >= sa->hard_packets ? 0 : std::min<uint64_t>(allowed, sa->hard_packets - used);
-    }
-    if (sa->hard_bytes != 0 && c.bytes.load(std::memory_order_relaxed) >= sa->hard_bytes) {
-      allowed = 0;
+    if (sa->hard_packets != 0 || sa->hard_bytes != 0) {
+      const SaTotals used = sa->totals();
+      if (sa->hard_packets != 0) {
+        allowed = used.packets >= sa->hard_packets
+                      ? 0
+                      : std::min<uint64_t>(allowed, sa->hard_packets - used.packets);
+      }
+      if (sa->hard_bytes != 0 && used.bytes >= sa->hard_bytes) allowed = 0;
     }
     if (allowed < end - i) {
       c.dead.store(true, std::memory_order_relaxed);
@@ -276,8 +278,16 @@ size_t esp_outbound_burst(EspWorker& w, std::span<rte_mbuf*> pkts,
     }
     for (; i < end; i++) w.status_[i] = DropReason::kHardLifetime;
     if (allowed != 0 && first + allowed - 1 >= sa->seq_soft) c.raise(kEventSoftSeq);
-    const uint64_t pk = c.packets.fetch_add(good, std::memory_order_relaxed) + good;
-    const uint64_t by = c.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    CounterShard& shard = sa->shards[w.shard()];
+    if (w.shard_owned()) {
+      shard.add_owned(good, bytes);
+    } else {
+      shard.add_shared(good, bytes);
+    }
+    // Limits are checked against the sum of every worker's shard.
+    if (c.soft_packets == 0 && c.soft_bytes == 0 && sa->hard_packets == 0) continue;
+    const SaTotals t = sa->totals();
+    const uint64_t pk = t.packets, by = t.bytes;
     if (c.soft_packets != 0 && pk >= c.soft_packets) c.raise(kEventSoftPackets);
     if (c.soft_bytes != 0 && by >= c.soft_bytes) c.raise(kEventSoftBytes);
     if (sa->hard_packets != 0 && pk >= sa->hard_packets) {

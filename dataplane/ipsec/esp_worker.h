@@ -21,6 +21,7 @@
 #include "crypto/engine.h"
 #include "crypto/iv_pool.h"
 #include "dataplane/ipsec/drop_reason.h"
+#include "dataplane/ipsec/sa.h"
 
 struct rte_mbuf;
 
@@ -47,6 +48,18 @@ class EspWorker {
   crypto::IvPool& iv_pool() { return iv_pool_; }
   uint16_t next_ip_id() { return ip_id_++; }
 
+  // set_shard picks the outbound SA counter shard this worker adds to:
+  // index % kCounterShards, owned (plain stores) only when no other worker
+  // maps to it, i.e. when there are at most kCounterShards workers (0:
+  // unknown, shared). The default, shard 0 shared, is right for any number
+  // of EspWorkers.
+  void set_shard(unsigned index, unsigned workers) {
+    shard_ = index % kCounterShards;
+    shard_owned_ = workers != 0 && workers <= kCounterShards;
+  }
+  unsigned shard() const { return shard_; }
+  bool shard_owned() const { return shard_owned_; }
+
   // Per-op scratch for the inbound CBC+ESN path, whose received ICV is
   // overwritten in the buffer by the high sequence bits.
   uint8_t* icv_save(size_t slot) { return icv_save_[slot].data(); }
@@ -60,6 +73,8 @@ class EspWorker {
   crypto::IvPool iv_pool_;
   DropCounters drops_;
   uint16_t ip_id_ = 1;
+  unsigned shard_ = 0;
+  bool shard_owned_ = false;
   size_t n_failed_ = 0;
   std::array<DropReason, kMaxBurst> status_{};   // per input packet
   std::array<DropReason, kMaxBurst> reasons_{};  // per failed packet, in output order

@@ -48,6 +48,7 @@ Worker::Worker(const WorkerConfig& cfg, crypto::Engine& engine)
     : cfg_(cfg), esp_(engine), icmp_limit_(rte_get_tsc_hz(), cfg.icmp_rate, cfg.icmp_burst),
       acquire_limit_(rte_get_tsc_hz(), 100, 10) {
   nb_cache_cycles_ = rte_get_tsc_hz() / 1000000 * kNbCacheUs;
+  esp_.set_shard(cfg.index, cfg.workers);
   out_pkts_.reserve(kBurst);
   esp_pkts_.reserve(kStage);
   in_pkts_.reserve(kBurst);
@@ -283,7 +284,8 @@ void Worker::prefetch_sas(const SpdPolicy* const* pol, size_t n) {
     const auto* b = reinterpret_cast<const char*>(sa);
     rte_prefetch0(b);                             // read-mostly fields
     rte_prefetch0(b + offsetof(SaOutbound, tmpl));  // header template
-    __builtin_prefetch(b + offsetof(SaOutbound, next_seq), 1, 3);  // written: sequence, counters
+    __builtin_prefetch(b + offsetof(SaOutbound, next_seq), 1, 3);  // written: sequence, events
+    __builtin_prefetch(b + offsetof(SaOutbound, shards), 1, 3);    // written: totals
   }
   prev = nullptr;
   for (size_t i = 0; i < n; i++) {

@@ -57,6 +57,7 @@ struct AcquireRequest {
 
 struct WorkerConfig {
   unsigned index = 0;       // also the RCU reader id
+  unsigned workers = 0;     // how many workers run (0: unknown); see EspWorker::set_shard
   uint16_t queue = 0;       // RX and TX queue on every port
   std::vector<uint16_t> ports;
   Published<TableSet>* tables = nullptr;

@@ -165,8 +165,8 @@ Variant& variant(size_t v) {
 void reset(Variant& v) {
   v.in->replay =
       dp::ReplayWindow(v.cfg.anti_replay ? v.cfg.replay_window : 64, v.cfg.esn, v.cfg.anti_replay);
-  v.in->counters.packets.store(0);
-  v.in->counters.bytes.store(0);
+  v.in->received.packets.store(0);
+  v.in->received.bytes.store(0);
   v.in->counters.events.store(0);
   v.in->counters.dead.store(false);
 }

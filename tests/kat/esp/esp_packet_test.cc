@@ -680,7 +680,7 @@ TEST_P(EspPacketKat, InboundRecoversThePlaintextPacket) {
   ASSERT_EQ(run(dp::esp_inbound_burst, sa.get(), d_.esp_ip, &m), 1u) << last_reason();
   EXPECT_EQ(hex(test::MbufArena::bytes(m)), hex(d_.plain_ip));
   EXPECT_EQ(sa->replay.top(), v.seq);
-  EXPECT_EQ(sa->counters.packets.load(), 1u);
+  EXPECT_EQ(sa->totals().packets, 1u);
 }
 
 std::string vector_name(const testing::TestParamInfo<EspVector>& info) { return info.param.name; }

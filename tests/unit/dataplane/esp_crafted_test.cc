@@ -103,7 +103,7 @@ TEST_P(EspCrafted, NextHeader59IsDummy) {
                            DropReason::kDummy));
     EXPECT_TRUE(
         dropped_as(craft(p, 2, esp_plain({}, block(), 59)), p.in.get(), DropReason::kDummy));
-    EXPECT_EQ(p.in->counters.packets.load(), 0u);
+    EXPECT_EQ(p.in->totals().packets, 0u);
   }
 }
 

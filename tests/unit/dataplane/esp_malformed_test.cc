@@ -263,7 +263,7 @@ TEST_F(EspMalformed, ReplayedAndTooOldPacketsAreDropped) {
   EXPECT_TRUE(dropped_as(esps[35], p.in.get(), DropReason::kOutOfWindow));
   EXPECT_TRUE(dropped_as(esps[1], p.in.get(), DropReason::kOutOfWindow));
   EXPECT_TRUE(dropped_as(esps[0], p.in.get(), DropReason::kOutOfWindow));
-  EXPECT_EQ(p.in->counters.packets.load(), 3u);
+  EXPECT_EQ(p.in->totals().packets, 3u);
 }
 
 TEST_F(EspMalformed, SecondCopyInTheSameBurstIsReplay) {
@@ -422,8 +422,8 @@ TEST_F(EspMalformed, MixedBurstKeepsGoodPacketsFirstInOrder) {
             want_reasons);
   const Bytes want_pts[] = {pts[0], pts[1], pts[2], pts[4], pts[3]};
   for (size_t i = 0; i < 5; i++) EXPECT_EQ(test::MbufArena::bytes(ms[i]), want_pts[i]) << i;
-  EXPECT_EQ(a.in->counters.packets.load(), 3u);
-  EXPECT_EQ(b.in->counters.packets.load(), 2u);
+  EXPECT_EQ(a.in->totals().packets, 3u);
+  EXPECT_EQ(b.in->totals().packets, 2u);
   EXPECT_EQ(worker_->drops().total(), 6u);
   EXPECT_EQ(worker_->drops()[DropReason::kNoSa], 2u);
 }

@@ -102,8 +102,8 @@ TEST_P(EspRoundTrip, EncryptThenDecryptGivesThePacketBack) {
   for (size_t i = 0; i < ms.size(); i++) {
     EXPECT_EQ(test::MbufArena::bytes(ms[i]), pts[i]) << "packet " << i;
   }
-  EXPECT_EQ(pair_.out->counters.packets.load(), pts.size());
-  EXPECT_EQ(pair_.in->counters.packets.load(), pts.size());
+  EXPECT_EQ(pair_.out->totals().packets, pts.size());
+  EXPECT_EQ(pair_.in->totals().packets, pts.size());
   EXPECT_EQ(pair_.out->next_seq.load(), pts.size() + 1);
 }
 

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/engine.h"
@@ -267,7 +268,7 @@ TEST_F(SaTest, Seq32SpaceEndsAfterExactly16PacketsFrom0xfffffff0) {
     EXPECT_TRUE(seqs.insert(seq).second) << "sequence number " << seq << " sent twice";
     EXPECT_EQ(receive(rx.get(), sent[i]), DropReason::kNone) << i;
   }
-  EXPECT_EQ(sa->counters.packets.load(), 16u);
+  EXPECT_EQ(sa->totals().packets, 16u);
   // The SA stays exhausted.
   std::vector<Bytes> more;
   EXPECT_EQ(send(sa.get(), {inner(99)}, &more, &dropped), 0u);
@@ -384,7 +385,7 @@ TEST_F(SaTest, OutboundHardPacketLifetimeStopsTheSa) {
   EXPECT_EQ(burst(2), 0u);
   EXPECT_EQ(sent.size(), 10u);
   EXPECT_EQ(dropped, std::vector<DropReason>(4, DropReason::kHardLifetime));
-  EXPECT_EQ(sa->counters.packets.load(), 10u);
+  EXPECT_EQ(sa->totals().packets, 10u);
   // The refused packets took no sequence numbers.
   EXPECT_EQ(get32(sent.back(), 24), 10u);
 }
@@ -406,6 +407,74 @@ TEST_F(SaTest, OutboundHardByteLifetimeStopsTheSa) {
   EXPECT_TRUE(sa->counters.dead.load());
 }
 
+// Workers sharing an outbound SA: every sequence number is handed out
+// once, and the totals (summed over the counter shards) count every packet
+// and byte, whether each worker owns its shard (up to kCounterShards
+// workers, plain stores) or shares it (more workers, fetch_add).
+TEST_F(SaTest, OutboundTotalsAndSequenceNumbersHoldAcrossWorkers) {
+  for (const unsigned workers : {2u, 2 * dp::kCounterShards + 1}) {
+    SCOPED_TRACE(testing::Message() << workers << " workers");
+    auto sa = out(test::sa_config(options()));
+    constexpr uint32_t kPerWorker = 400, kBurst = 8;
+    std::vector<std::vector<Bytes>> sent(workers);
+    std::vector<uint64_t> bytes(workers, 0);
+    std::vector<char> owned(workers, 0);
+    std::vector<std::thread> threads;
+    for (unsigned w = 0; w < workers; w++) {
+      threads.emplace_back([&, w] {
+        std::string err;
+        auto engine = crypto::Engine::create(&err);
+        if (!engine) return;
+        dp::EspWorker ew(*engine);
+        ew.set_shard(w, workers);
+        owned[w] = ew.shard_owned();
+        test::MbufArena arena;
+        for (uint32_t done = 0; done < kPerWorker; done += kBurst) {
+          std::vector<rte_mbuf*> ms;
+          for (uint32_t i = 0; i < kBurst; i++) {
+            // Sizes differ per worker, so that a lost byte count shows.
+            const Bytes p = inner(done + i, 20 + w);
+            bytes[w] += p.size();
+            ms.push_back(arena.alloc(p));
+          }
+          std::vector<dp::SaOutbound*> sas(ms.size(), sa.get());
+          const size_t good = dp::esp_outbound_burst(ew, ms, sas);
+          for (size_t i = 0; i < good; i++) sent[w].push_back(test::MbufArena::bytes(ms[i]));
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    std::set<uint32_t> seqs;
+    uint64_t total_bytes = 0;
+    for (unsigned w = 0; w < workers; w++) {
+      ASSERT_EQ(sent[w].size(), kPerWorker) << "worker " << w;
+      total_bytes += bytes[w];
+      for (const Bytes& p : sent[w]) {
+        const uint32_t seq = get32(p, 24);
+        EXPECT_TRUE(seqs.insert(seq).second) << "sequence number " << seq << " sent twice";
+      }
+    }
+    EXPECT_EQ(seqs.size(), workers * kPerWorker);
+    EXPECT_EQ(*seqs.rbegin(), workers * kPerWorker) << "no number skipped";
+    const dp::SaTotals t = sa->totals();
+    EXPECT_EQ(t.packets, workers * kPerWorker);
+    EXPECT_EQ(t.bytes, total_bytes);
+    // Worker w adds to shard w % kCounterShards, and owns it only when no
+    // other worker maps there.
+    for (unsigned s = 0; s < dp::kCounterShards; s++) {
+      uint64_t want = 0;
+      for (unsigned w = s; w < workers; w += dp::kCounterShards) want += kPerWorker;
+      EXPECT_EQ(sa->shards[s].load().packets, want) << "shard " << s;
+    }
+    for (unsigned w = 0; w < workers; w++) {
+      EXPECT_EQ(owned[w] != 0, workers <= dp::kCounterShards) << "worker " << w;
+    }
+  }
+  dp::EspWorker unknown(*engine_);
+  unknown.set_shard(0, 0);
+  EXPECT_FALSE(unknown.shard_owned()) << "an unknown worker count must share";
+}
+
 TEST_F(SaTest, InboundHardPacketLifetimeStopsTheSa) {
   dp::SaConfig cfg = test::sa_config(options());
   dp::SaConfig rx_cfg = cfg;
@@ -423,7 +492,7 @@ TEST_F(SaTest, InboundHardPacketLifetimeStopsTheSa) {
   EXPECT_NE(rx->counters.events.load() & dp::kEventHardPackets, 0u);
   EXPECT_EQ(receive(rx.get(), sent[5]), DropReason::kHardLifetime);
   EXPECT_EQ(receive(rx.get(), sent[6]), DropReason::kHardLifetime);
-  EXPECT_EQ(rx->counters.packets.load(), 5u);
+  EXPECT_EQ(rx->totals().packets, 5u);
 }
 
 TEST_F(SaTest, InboundHardPacketLimitHoldsWithinOneBurst) {
@@ -443,7 +512,7 @@ TEST_F(SaTest, InboundHardPacketLimitHoldsWithinOneBurst) {
   for (const Bytes& b : sent) ms.push_back(arena_.alloc(b));
   std::vector<dp::SaInbound*> sas(ms.size(), rx.get());
   EXPECT_EQ(dp::esp_inbound_burst(*worker_, ms, sas), 5u);
-  EXPECT_EQ(rx->counters.packets.load(), 5u);
+  EXPECT_EQ(rx->totals().packets, 5u);
   EXPECT_TRUE(rx->counters.dead.load());
   for (DropReason r : worker_->reasons()) EXPECT_EQ(r, DropReason::kHardLifetime);
 }
