@@ -349,6 +349,9 @@ def main():
     ap.add_argument('--worker-cpu', type=int, default=1)
     ap.add_argument('--agent-cpu', type=int, default=0)
     ap.add_argument('--build', default=os.path.join(ROOT, 'build-perf'))
+    ap.add_argument('--baseline', metavar='BUILD',
+                    help="also measure every point with BUILD's data plane, right before the "
+                         "same point with ours: 'before' figures and a speedup from one run")
     ap.add_argument('--out', default=os.path.join(HERE, 'results'))
     ap.add_argument('--no-plot', action='store_true')
     ap.add_argument('--no-latency', action='store_true', help='skip the latency points')
@@ -360,6 +363,10 @@ def main():
     a.warmup = a.warmup if a.warmup is not None else (1.0 if a.quick else 3.0)
     a.crypto_seconds = 0.5 if a.quick else 2.0
     a.dataplane = os.path.join(a.build, 'dataplane/app/portcullis-dataplane')
+    if a.baseline:
+        a.baseline_dataplane = os.path.join(a.baseline, 'dataplane/app/portcullis-dataplane')
+        if not os.access(a.baseline_dataplane, os.X_OK):
+            sys.exit('run.py: --baseline: no %s (build it first)' % a.baseline_dataplane)
     a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
     a.tunnels_bin = os.path.join(a.build, 'perf/tunnels')
     a.latency_bin = os.path.join(a.build, 'perf/latency')
@@ -391,6 +398,13 @@ def main():
                 for n in ns:
                     log('%s %s %s %d tunnel(s)' % (d, alg, frame, n))
                     cr = retry(lambda: ceil.crypto_for(alg, d, frame), 'crypto ceiling')
+                    before = None
+                    if a.baseline:
+                        b = argparse.Namespace(**vars(a))
+                        b.dataplane, b.profile = a.baseline_dataplane, False
+                        before = retry(lambda: point(b, caps, d, alg, frame, n), 'baseline point')
+                        if before:
+                            log('  baseline: %.3f Mpps (%.3f per CPU s)' % (before['mpps'], before['cpu_mpps']))
                     r = retry(lambda: point(a, caps, d, alg, frame, n), 'point')
                     inp = inputs[(d, frame)]
                     if cr is None or r is None or inp is None:
@@ -415,6 +429,9 @@ def main():
                                                               max(1e-9, 1e3 / r['cpu_mpps'] - 1e3 / inp['cpu_mpps']), 3),
                         'worker_cpu_share': round(r['cpu_share'], 3), 'drops': r['drops'], 'note': r['note'],
                     }
+                    if before:
+                        rec['baseline_cpu_mpps'] = round(before['cpu_mpps'], 4)
+                        rec['speedup'] = round(r['cpu_mpps'] / before['cpu_mpps'], 3)
                     records.append(rec)
                     save(a, records, failed, None)
                     log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f %s' % (
@@ -480,6 +497,11 @@ def print_table(records):
             r['crypto_ceiling_cpu_mpps'], r['input_ceiling_cpu_mpps'], r['ratio_to_crypto'], r['ratio_to_input'] or 0,
             '%.3f' % r['ratio_to_1_tunnel'] if 'ratio_to_1_tunnel' in r else '-', 100 * r['worker_cpu_share']))
     print('crypto and input ceilings in Mpps per CPU second; ratios from per-CPU-second rates.')
+    for r in records:
+        if 'speedup' in r:
+            print('baseline %-3s %-16s %5s %7d: %7.3f -> %7.3f Mpps per CPU s, x%.3f' % (
+                r['direction'], r['alg'], r['frame'], r['tunnels'], r['baseline_cpu_mpps'], r['cpu_mpps'],
+                r['speedup']))
     for r in records:
         if 'latency_p50_us' in r:
             print('latency %-3s %s %5s B at %.3f Mpps: p50 %.1f us, p90 %.1f us, p99 %.1f us (%d timed)' % (
