@@ -1,5 +1,7 @@
 #include "dataplane/tables/spd.h"
 
+#include "dataplane/ipsec/sa.h"
+
 #include <rte_acl.h>
 #include <rte_errno.h>
 
@@ -127,7 +129,9 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
     s.src = *Prefix::make(s.src.addr, s.src.len);
     s.dst = *Prefix::make(s.dst.addr, s.dst.len);
     sels.push_back(s);
-    spd->policies_.push_back(SpdPolicy{rules[i].action, false, rules[i].id, rules[i].sa});
+    SaOutbound* sa = rules[i].sa;
+    spd->policies_.push_back(
+        SpdPolicy{rules[i].action, false, rules[i].id, sa, sa != nullptr ? sa->ks : nullptr});
   }
 
   // rank[i]: position of rule i in (priority, given order); the first gets
