@@ -331,6 +331,7 @@ std::string DataplaneState::publish() {
     if (r.action == SpdAction::kProtect) {
       auto it = maps_.sas.find(p.sa_id);
       r.sa = it != maps_.sas.end() && !it->second->inbound ? it->second->out.get() : nullptr;
+      r.ks = r.sa != nullptr ? r.sa->ks : nullptr;
     }
     rules.push_back(r);
   }

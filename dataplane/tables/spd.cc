@@ -1,7 +1,5 @@
 #include "dataplane/tables/spd.h"
 
-#include "dataplane/ipsec/sa.h"
-
 #include <rte_acl.h>
 #include <rte_errno.h>
 
@@ -129,9 +127,8 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
     s.src = *Prefix::make(s.src.addr, s.src.len);
     s.dst = *Prefix::make(s.dst.addr, s.dst.len);
     sels.push_back(s);
-    SaOutbound* sa = rules[i].sa;
     spd->policies_.push_back(
-        SpdPolicy{rules[i].action, false, rules[i].id, sa, sa != nullptr ? sa->ks : nullptr});
+        SpdPolicy{rules[i].action, false, rules[i].id, rules[i].sa, rules[i].ks});
   }
 
   // rank[i]: position of rule i in (priority, given order); the first gets

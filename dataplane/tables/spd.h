@@ -62,6 +62,7 @@ struct SpdRule {
   SpdAction action = SpdAction::kDiscard;
   SaOutbound* sa = nullptr;  // kProtect: the SA to use; nullptr: acquire one
   uint32_t id = 0;           // the daemon's policy id, for counters and acquire
+  const crypto::KeySchedule* ks = nullptr;  // sa's key schedule, for prefetching
 };
 
 // SpdPolicy is what classification returns: the action of the winning rule
