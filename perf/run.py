@@ -474,6 +474,8 @@ def save(a, records, failed, started, load_start=None):
         'load_average_end': open('/proc/loadavg').read().split()[:3],
         'load_average_start': load_start,
         'complete': started is not None,
+        'build': os.path.relpath(a.build, ROOT),
+        'baseline': os.path.relpath(a.baseline, ROOT) if a.baseline else None,
         'git': subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
                               text=True).stdout.strip(),
         'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '

@@ -7,13 +7,17 @@
 # Builds what it runs in build-perf/ (release, LTO), then perf/run.py
 # generates the captures, measures every point and both ceilings, prints
 # the table and writes perf/results/latest.json and latest.png (BUILD=dir
-# for another build directory, NO_BUILD=1 to skip building). Needs root,
-# hugepages (scripts/setup.sh), dpdk-test-crypto-perf (Debian: dpdk-dev),
+# for another build directory, NO_BUILD=1 to skip building; PGO=1 builds
+# and measures perf/pgo.sh's profile-guided build in build-perf-pgo/).
+# Needs root, hugepages (scripts/setup.sh), dpdk-test-crypto-perf (Debian: dpdk-dev),
 # python3-scapy, python3-cryptography and python3-matplotlib.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build-perf}
-if [[ -z ${NO_BUILD:-} ]]; then  # NO_BUILD=1: measure the binaries already there
+if [[ -n ${PGO:-} ]]; then  # PGO=1: the profile-guided build of perf/pgo.sh
+  build=${BUILD:-build-perf-pgo}
+  [[ -n ${NO_BUILD:-} ]] || BUILD=$build perf/pgo.sh
+elif [[ -z ${NO_BUILD:-} ]]; then  # NO_BUILD=1: measure the binaries already there
   [[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
   ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels perf/latency >/dev/null
 fi
