@@ -370,7 +370,7 @@ check "5f. ping hA -> hB" ping_ok hA 10.2.0.2 5 0.1
 for _ in $(seq 40); do [[ $(dp_sas gw1) == 2 && $(dp_sas gw2) == 2 ]] && break; sleep 0.1; done
 old_spis=$(spis gw1)
 old_ike=$(ike_spis gw2)
-topo_ns hA ping -c 60 -i 0.05 -w 7 10.2.0.2 >"$TOPO_DIR/ping-down" 2>&1 &
+topo_ns hA ping -c 60 -i 0.05 -w "$(deadline 60 0.05)" 10.2.0.2 >"$TOPO_DIR/ping-down" 2>&1 &
 pinger=$!
 bg+=("$pinger")
 sleep 0.3
@@ -380,7 +380,7 @@ wait "$pinger"
 if grep -q " 0% packet loss" "$TOPO_DIR/ping-down"; then ok "6a. gw1's portcullisd killed: 60 pings at 50 ms while it is down, none lost"; else
   bad "6a. while gw1's daemon is down: $(grep 'packet loss' "$TOPO_DIR/ping-down") $(lost_seqs "$TOPO_DIR/ping-down" 60)"
 fi
-topo_ns hA ping -c 100 -i 0.05 -w 9 10.2.0.2 >"$TOPO_DIR/ping-restart" 2>&1 &
+topo_ns hA ping -c 100 -i 0.05 -w "$(deadline 100 0.05)" 10.2.0.2 >"$TOPO_DIR/ping-restart" 2>&1 &
 pinger=$!
 bg+=("$pinger")
 mark1=$(count_log gw1 "IKE SA established")
