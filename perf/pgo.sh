@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pgo.sh: build portcullis-dataplane with profile-guided optimisation.
 #
-#   perf/pgo.sh                 # builds build-perf-pgo/ (about 5 minutes here)
+#   perf/pgo.sh                 # builds build-perf-pgo/ (2.5 minutes here)
 #   BUILD=build-perf-pgo NO_BUILD=1 perf/run.sh ...
 #
 # 1. configures a fresh build directory with -Db_pgo=generate and builds
