@@ -107,7 +107,67 @@ std::unique_ptr<KeySchedule> KeySchedule::create(Engine& engine, Suite suite,
   } else {
     ks->set_hmac(engine, suite.integ, auth_key);
   }
+  ks->set_hot_lines(engine);
   return ks;
+}
+
+namespace {
+
+// lines_of is the hot_lines mask of the n bytes at p in an object at base.
+uint32_t lines_of(const void* base, const void* p, size_t n) {
+  const size_t off = static_cast<size_t>(static_cast<const uint8_t*>(p) -
+                                         static_cast<const uint8_t*>(base));
+  uint32_t m = 0;
+  for (size_t l = off / 64; l <= (off + n - 1) / 64 && l < 32; l++) m |= 1u << l;
+  return m;
+}
+
+}  // namespace
+
+// set_hot_lines records what is read for a packet of up to 64 bytes: the
+// suite and flags (the engine picks the job type from them), the salt,
+// the round keys the key length uses, the HMAC states, and for GCM the
+// powers of H that four blocks hash with, whose place depends on the code
+// path: VAES AVX-512 keeps H^48..H^1, H^1 last; the others keep H^1..H^8
+// first, SSE and AVX with a Karatsuba copy. Longer packets read more of
+// the H table, but they also take long enough for that not to matter.
+void KeySchedule::set_hot_lines(const Engine& engine) {
+  static_assert(sizeof(KeySchedule) <= 32 * 64, "hot_lines has a bit per line");
+  const size_t rounds = suite_.cipher_key_len() == 32 ? 15 : 11;
+  const bool vaes = (engine.mgr()->features & IMB_FEATURE_VAES) != 0 &&
+                    engine.arch_name() == "AVX512";
+  const uint32_t common = lines_of(this, salt_, sizeof salt_) |
+                         lines_of(this, &hmac_only_, sizeof hmac_only_) |
+                         lines_of(this, &suite_, sizeof suite_);
+  uint32_t enc = 0, dec = 0;
+  switch (suite_.cipher) {
+    case Cipher::kAes128Gcm:
+    case Cipher::kAes256Gcm: {
+      enc = lines_of(this, gcm_.expanded_keys, rounds * 16);
+      const uint8_t* h = gcm_.ghash_keys.vaes_avx512.shifted_hkey;
+      if (vaes) {
+        enc |= lines_of(this, h + 41 * 16, 7 * 16);
+      } else if (engine.arch_name() == "SSE" || engine.arch_name() == "AVX") {
+        enc |= lines_of(this, h, 16 * 16);
+      } else {
+        enc |= lines_of(this, h, 8 * 16);
+      }
+      dec = enc;  // GCM runs the same keys both ways
+      break;
+    }
+    case Cipher::kChacha20Poly1305:
+      enc = dec = lines_of(this, chacha_key_, sizeof chacha_key_);
+      break;
+    case Cipher::kAes128Cbc:
+    case Cipher::kAes256Cbc: {
+      const uint32_t hmac = lines_of(this, cbc_.ipad, sizeof cbc_.ipad + sizeof cbc_.opad);
+      enc = lines_of(this, cbc_.aes_enc, rounds * 16) | hmac;
+      dec = lines_of(this, cbc_.aes_dec, rounds * 16) | hmac;
+      break;
+    }
+  }
+  hot_lines_[0] = enc | common;
+  hot_lines_[1] = dec | common;
 }
 
 std::unique_ptr<KeySchedule> KeySchedule::create_hmac(Engine& engine, Integ integ,
@@ -117,6 +177,7 @@ std::unique_ptr<KeySchedule> KeySchedule::create_hmac(Engine& engine, Integ inte
   ks->suite_ = Suite{Cipher::kAes128Cbc, integ};
   ks->hmac_only_ = true;
   ks->set_hmac(engine, integ, key);
+  ks->set_hot_lines(engine);
   return ks;
 }
 

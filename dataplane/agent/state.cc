@@ -332,6 +332,7 @@ std::string DataplaneState::publish() {
       auto it = maps_.sas.find(p.sa_id);
       r.sa = it != maps_.sas.end() && !it->second->inbound ? it->second->out.get() : nullptr;
       r.ks = r.sa != nullptr ? r.sa->ks : nullptr;
+      r.ks_lines = r.ks != nullptr ? r.ks->hot_lines(false) : 0;
     }
     rules.push_back(r);
   }

@@ -159,6 +159,7 @@ std::unique_ptr<SaInbound> build_inbound(const SaConfig& cfg, crypto::Engine& en
                 &sa->cbc_esn);
   sa->esn = cfg.esn;
   sa->mode = cfg.mode;
+  sa->ks_lines = sa->ks->hot_lines(true);
   sa->decap = cfg.mode == Mode::kTunnel ? decap_tunnel : decap_transport;
   sa->counters.soft_bytes = cfg.lifetime.soft_bytes;
   sa->hard_bytes = cfg.lifetime.hard_bytes;

@@ -241,6 +241,7 @@ struct alignas(64) SaInbound {
   bool aead = false;
   bool cbc_esn = false;
   Mode mode = Mode::kTunnel;
+  uint32_t ks_lines = 0;  // ks->hot_lines(true): what a worker prefetches of ks
   uint64_t hard_bytes = 0, hard_packets = 0;
   // Traffic selectors a decrypted packet must match (RFC 4301 section 5.2
   // step 4); set by the agent before the SA is published, owned by it, and

@@ -29,18 +29,13 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-// prefetch_key_schedule: what IPsec-MB reads of a key schedule for a short
-// packet: the AES round keys (lines 0-2, and 3 for AES-256's 15 rounds),
-// and with VAES AVX-512, whose GCM keeps H^48..H^1 with H^1 last, the
-// powers H^8..H^1 (the two lines before the salt, which ends the struct).
-inline void prefetch_key_schedule(const crypto::KeySchedule* ks) {
+// prefetch_key_schedule loads the lines of a key schedule that IPsec-MB
+// reads for a short packet (KeySchedule::hot_lines, copied next to the
+// pointer so as not to wait for ks itself): at scale every line loaded
+// and not used takes a fill buffer from one that is.
+inline void prefetch_key_schedule(const crypto::KeySchedule* ks, uint32_t lines) {
   const auto* k = reinterpret_cast<const char*>(ks);
-  rte_prefetch0(k);
-  rte_prefetch0(k + 64);
-  rte_prefetch0(k + 128);
-  rte_prefetch0(k + 192);
-  rte_prefetch0(ks->salt() - 64);
-  rte_prefetch0(ks->salt());
+  for (; lines != 0; lines &= lines - 1) rte_prefetch0(k + 64 * __builtin_ctz(lines));
 }
 
 }  // namespace
@@ -292,7 +287,7 @@ void Worker::prefetch_sas(const SpdPolicy* const* pol, size_t n) {
     __builtin_prefetch(b + offsetof(SaOutbound, next_seq), 1, 3);  // written: sequence, events
     __builtin_prefetch(b + offsetof(SaOutbound, shards), 1, 3);    // written: totals
     // The policy carries the SA's key schedule: no wait for the SA's line.
-    if (pol[i]->ks != nullptr) prefetch_key_schedule(pol[i]->ks);
+    if (pol[i]->ks != nullptr) prefetch_key_schedule(pol[i]->ks, pol[i]->ks_lines);
   }
 }
 
@@ -311,7 +306,7 @@ void Worker::prefetch_in_sas() {
   for (const SaInbound* sa : in_sas_) {
     if (sa == nullptr || sa == prev || sa->ks == nullptr) continue;
     prev = sa;
-    prefetch_key_schedule(sa->ks);
+    prefetch_key_schedule(sa->ks, sa->ks_lines);
   }
 }
 

@@ -128,7 +128,8 @@ std::unique_ptr<Spd> Spd::build(std::span<const SpdRule> rules, const Options& o
     s.dst = *Prefix::make(s.dst.addr, s.dst.len);
     sels.push_back(s);
     spd->policies_.push_back(
-        SpdPolicy{rules[i].action, false, rules[i].id, rules[i].sa, rules[i].ks});
+        SpdPolicy{rules[i].action, false, rules[i].id, rules[i].sa, rules[i].ks,
+                  rules[i].ks_lines});
   }
 
   // rank[i]: position of rule i in (priority, given order); the first gets

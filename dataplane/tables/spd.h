@@ -63,11 +63,12 @@ struct SpdRule {
   SaOutbound* sa = nullptr;  // kProtect: the SA to use; nullptr: acquire one
   uint32_t id = 0;           // the daemon's policy id, for counters and acquire
   const crypto::KeySchedule* ks = nullptr;  // sa's key schedule, for prefetching
+  uint32_t ks_lines = 0;                    // ks->hot_lines(false): which lines to prefetch
 };
 
 // SpdPolicy is what classification returns: the action of the winning rule
 // (or of the default), by pointer into the Spd, valid while it lives.
-struct SpdPolicy {
+struct alignas(32) SpdPolicy {
   SpdAction action = SpdAction::kDiscard;
   bool is_default = false;  // no rule matched
   uint32_t id = 0;
@@ -76,7 +77,11 @@ struct SpdPolicy {
   // SA and its keys at once, on the policy's line, instead of one after
   // the other (a cold miss each at thousands of tunnels).
   const crypto::KeySchedule* ks = nullptr;
+  uint32_t ks_lines = 0;  // ks->hot_lines(false), likewise
 };
+// Two policies a cache line, none straddling two: a worker prefetches one
+// line for each.
+static_assert(sizeof(SpdPolicy) == 32);
 
 class Spd {
  public:

@@ -4,7 +4,9 @@
 // fix.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <utility>
@@ -194,6 +196,93 @@ TEST(KeyScheduleTest, RejectsAnAeadWithAnIntegrityAlgorithm) {
       KeySchedule::create(*eng, Suite{Cipher::kAes128Gcm, Integ::kHmacSha256_128}, key, auth, &err),
       nullptr);
   EXPECT_NE(err.find("invalid suite"), std::string::npos) << err;
+}
+
+
+// run_short seals (or opens) one packet of len bytes with ks and returns
+// the text and tag it produced, in hex. Opening checks against a zero tag,
+// so it fails, but the text is decrypted and the tag computed all the same.
+std::string run_short(Engine& eng, const KeySchedule& ks, uint32_t len, bool seal) {
+  const Suite suite = ks.suite();
+  std::vector<uint8_t> buf(8 + 16 + len + 64, 0x33);
+  for (size_t i = 0; i < buf.size(); i++) buf[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<uint8_t> zero_tag(64, 0);
+  CryptoOp op{};
+  op.ks = &ks;
+  op.data = buf.data();
+  op.cipher_offset = 8 + suite.iv_len();
+  op.cipher_len = len;
+  op.tag_len = suite.icv_len();
+  if (suite.is_aead()) {
+    for (uint8_t i = 0; i < 12; i++) op.iv[i] = static_cast<uint8_t>(0xa0 + i);
+    op.aad = buf.data();
+    op.aad_len = 8;
+  } else {
+    for (uint8_t i = 0; i < 16; i++) op.iv[i] = static_cast<uint8_t>(0xa0 + i);
+    op.auth_offset = 0;
+    op.auth_len = 8 + 16 + len;
+  }
+  if (!seal) op.expected_tag = zero_tag.data();
+  if (seal) {
+    eng.seal_burst(std::span(&op, 1));
+  } else {
+    eng.open_burst(std::span(&op, 1));
+  }
+  return hex(std::span<const uint8_t>(buf.data() + op.cipher_offset, len)) + "|" +
+         hex(std::span<const uint8_t>(op.tag, op.tag_len));
+}
+
+// hot_lines is what the workers prefetch of a cold SA's key schedule. It
+// must name every line IPsec-MB reads for a short packet: garbage in all
+// the other lines changes nothing for packets of up to 64 bytes. And it must be no more than that, which
+// the line counts check (5 of 16 for AES-128-GCM with VAES). A flipped bit
+// in the hot lines does change the output, so the check can fail.
+TEST(KeyScheduleTest, HotLinesAreWhatAShortPacketReads) {
+  Engine* eng = test_engine();
+  ASSERT_NE(eng, nullptr) << engine_error();
+  for (const Suite suite :
+       {Suite{Cipher::kAes128Gcm, Integ::kNone}, Suite{Cipher::kAes256Gcm, Integ::kNone},
+        Suite{Cipher::kChacha20Poly1305, Integ::kNone},
+        Suite{Cipher::kAes128Cbc, Integ::kHmacSha256_128},
+        Suite{Cipher::kAes256Cbc, Integ::kHmacSha512_256}}) {
+    for (const bool seal : {true, false}) {
+      std::vector<uint8_t> cipher_key(suite.cipher_key_len() + suite.salt_len());
+      for (size_t i = 0; i < cipher_key.size(); i++) cipher_key[i] = static_cast<uint8_t>(i + 1);
+      const std::vector<uint8_t> auth_key(suite.auth_key_len(), 0x22);
+      std::string err;
+      const auto ks = KeySchedule::create(*eng, suite, cipher_key, auth_key, &err);
+      ASSERT_NE(ks, nullptr) << err;
+      const uint32_t hot = ks->hot_lines(!seal);
+      const std::string what = std::string(suite.name()) + (seal ? " seal" : " open");
+      ASSERT_NE(hot, 0u) << what;
+      const std::vector<uint32_t> lens = {16, 48, 64};  // CBC: whole blocks
+      std::vector<std::string> want;
+      for (const uint32_t len : lens) want.push_back(run_short(*eng, *ks, len, seal));
+      auto* bytes = reinterpret_cast<uint8_t*>(ks.get());
+      for (size_t line = 0; line * 64 < sizeof(KeySchedule); line++) {
+        if ((hot >> line & 1u) != 0) continue;
+        std::memset(bytes + line * 64, 0xe7, std::min<size_t>(64, sizeof(KeySchedule) - line * 64));
+      }
+      for (size_t i = 0; i < lens.size(); i++) {
+        EXPECT_EQ(run_short(*eng, *ks, lens[i], seal), want[i])
+            << what << ", " << lens[i] << " bytes: reads a line outside hot_lines " << std::hex << hot;
+      }
+      // Flipping a bit in every hot line but the last (the suite and salt),
+      // which hold the keys, must change the output.
+      const size_t last = 31 - static_cast<size_t>(std::countl_zero(hot));
+      for (size_t line = 0; line < last; line++) {
+        if ((hot >> line & 1u) != 0) bytes[line * 64 + 8] ^= 0x01;
+      }
+      EXPECT_NE(run_short(*eng, *ks, 64, seal), want[2]) << what;
+      const int n = std::popcount(hot);
+      if (suite.cipher == Cipher::kChacha20Poly1305) {
+        EXPECT_EQ(n, 2) << what << ": the key, and the salt with the suite";
+      } else if (suite.cipher == Cipher::kAes128Gcm && eng->arch_name() == "AVX512") {
+        EXPECT_LE(n, 6) << what;
+        EXPECT_EQ(hot & 8u, 0u) << what << ": AES-128 has no fourth line of round keys";
+      }
+    }
+  }
 }
 
 }  // namespace
