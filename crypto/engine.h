@@ -4,8 +4,6 @@
 // the agent). Nothing in it is shared; create one per thread.
 #pragma once
 
-#include <intel-ipsec-mb.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+struct IMB_MGR;
+struct IMB_JOB;
 
 namespace portcullis::crypto {
 
@@ -68,15 +68,11 @@ class Engine {
  private:
   Engine(IMB_MGR* mgr, std::string_view arch) : mgr_(mgr), arch_name_(arch) {}
   size_t run_burst(std::span<CryptoOp> ops, bool seal);
-  bool run_gcm(CryptoOp& op, bool seal);
   static bool op_valid(const CryptoOp& op, bool seal);
   static void fill_job(IMB_JOB* job, CryptoOp& op, bool seal);
 
   IMB_MGR* mgr_;
   std::string_view arch_name_;
-  // Scratch for IPsec-MB's direct AES-GCM calls (run_gcm); wiped on
-  // destruction, since it holds keystream.
-  std::unique_ptr<gcm_context_data> gcm_ctx_;
 };
 
 }  // namespace portcullis::crypto
