@@ -165,14 +165,17 @@ TEST(KeyScheduleTest, RejectsWrongKeySizesNamingTheExpectedSize) {
   }
 }
 
+// kEverySuite: each cipher once, the CBC ones with two different HMACs.
+constexpr Suite kEverySuite[] = {
+    {Cipher::kAes128Gcm, Integ::kNone},           {Cipher::kAes256Gcm, Integ::kNone},
+    {Cipher::kChacha20Poly1305, Integ::kNone},    {Cipher::kAes128Cbc, Integ::kHmacSha256_128},
+    {Cipher::kAes256Cbc, Integ::kHmacSha512_256},
+};
+
 TEST(KeyScheduleTest, AcceptsTheRightSizes) {
   Engine* eng = test_engine();
   ASSERT_NE(eng, nullptr) << engine_error();
-  for (const Suite suite :
-       {Suite{Cipher::kAes128Gcm, Integ::kNone}, Suite{Cipher::kAes256Gcm, Integ::kNone},
-        Suite{Cipher::kChacha20Poly1305, Integ::kNone},
-        Suite{Cipher::kAes128Cbc, Integ::kHmacSha256_128},
-        Suite{Cipher::kAes256Cbc, Integ::kHmacSha512_256}}) {
+  for (const Suite suite : kEverySuite) {
     // The salt, when there is one, is the last four bytes: 5a 5b 5c 5d.
     std::vector<uint8_t> cipher_key(suite.cipher_key_len(), 0x11);
     for (uint8_t i = 0; i < suite.salt_len(); i++) cipher_key.push_back(0x5a + i);
@@ -198,13 +201,12 @@ TEST(KeyScheduleTest, RejectsAnAeadWithAnIntegrityAlgorithm) {
   EXPECT_NE(err.find("invalid suite"), std::string::npos) << err;
 }
 
-
 // run_short seals (or opens) one packet of len bytes with ks and returns
 // the text and tag it produced, in hex. Opening checks against a zero tag,
 // so it fails, but the text is decrypted and the tag computed all the same.
 std::string run_short(Engine& eng, const KeySchedule& ks, uint32_t len, bool seal) {
   const Suite suite = ks.suite();
-  std::vector<uint8_t> buf(8 + 16 + len + 64, 0x33);
+  std::vector<uint8_t> buf(8 + 16 + len + 64);
   for (size_t i = 0; i < buf.size(); i++) buf[i] = static_cast<uint8_t>(i * 7);
   const std::vector<uint8_t> zero_tag(64, 0);
   CryptoOp op{};
@@ -234,17 +236,14 @@ std::string run_short(Engine& eng, const KeySchedule& ks, uint32_t len, bool sea
 
 // hot_lines is what the workers prefetch of a cold SA's key schedule. It
 // must name every line IPsec-MB reads for a short packet: garbage in all
-// the other lines changes nothing for packets of up to 64 bytes. And it must be no more than that, which
-// the line counts check (5 of 16 for AES-128-GCM with VAES). A flipped bit
+// the other lines changes nothing for packets of up to 64 bytes. And it
+// must be no more than that, which the line counts check (5 of 16 for
+// AES-128-GCM with VAES). A flipped bit
 // in the hot lines does change the output, so the check can fail.
 TEST(KeyScheduleTest, HotLinesAreWhatAShortPacketReads) {
   Engine* eng = test_engine();
   ASSERT_NE(eng, nullptr) << engine_error();
-  for (const Suite suite :
-       {Suite{Cipher::kAes128Gcm, Integ::kNone}, Suite{Cipher::kAes256Gcm, Integ::kNone},
-        Suite{Cipher::kChacha20Poly1305, Integ::kNone},
-        Suite{Cipher::kAes128Cbc, Integ::kHmacSha256_128},
-        Suite{Cipher::kAes256Cbc, Integ::kHmacSha512_256}}) {
+  for (const Suite suite : kEverySuite) {
     for (const bool seal : {true, false}) {
       std::vector<uint8_t> cipher_key(suite.cipher_key_len() + suite.salt_len());
       for (size_t i = 0; i < cipher_key.size(); i++) cipher_key[i] = static_cast<uint8_t>(i + 1);
@@ -265,7 +264,8 @@ TEST(KeyScheduleTest, HotLinesAreWhatAShortPacketReads) {
       }
       for (size_t i = 0; i < lens.size(); i++) {
         EXPECT_EQ(run_short(*eng, *ks, lens[i], seal), want[i])
-            << what << ", " << lens[i] << " bytes: reads a line outside hot_lines " << std::hex << hot;
+            << what << ", " << lens[i] << " bytes: reads a line outside hot_lines " << std::hex
+            << hot;
       }
       // Flipping a bit in every hot line but the last (the suite and salt),
       // which hold the keys, must change the output.
