@@ -108,11 +108,14 @@ def aead(suite, key):
     return ChaCha20Poly1305(k) if suite == 'chacha20poly1305' else AESGCM(k)
 
 
-def esp_packet(suite, cipher, salt, spi, seq, src, dst, inner):
+def esp_packet(suite, cipher, salt, spi, seq, src, dst, inner, esn=True):
     pad_len = esp_payload_len(len(inner) + 14) - len(inner) - 2
     plain = inner + bytes(range(1, pad_len + 1)) + bytes([pad_len, 4])
     iv = struct.pack('!Q', seq)
-    aad = struct.pack('!III', spi, seq >> 32, seq & 0xffffffff)
+    if esn:
+        aad = struct.pack('!III', spi, seq >> 32, seq & 0xffffffff)
+    else:  # 32-bit sequence numbers (RFC 4106 section 5): what perf/secgw.sh's gateway is given
+        aad = struct.pack('!II', spi, seq & 0xffffffff)
     ct = cipher.encrypt(salt + iv, plain, aad)  # ciphertext || ICV
     return ipv4(src, dst, 50, struct.pack('!II', spi, seq & 0xffffffff) + iv + ct)
 
@@ -129,7 +132,7 @@ def make_plain(spec, n, p, esp_sized=False):
     return pkts
 
 
-def make_esp(spec, n, p, suite):
+def make_esp(spec, n, p, suite, esn=True):
     pkts, ciphers, sent = [], {}, {}
     for k, f in enumerate(frames(spec, p)):
         i = tunnel_of(k, n, p)
@@ -140,7 +143,7 @@ def make_esp(spec, n, p, suite):
             ciphers[key] = aead(suite, key)
         dst = LAN_HOSTS + k % 16
         inner = udp_ip(LAN_BASE + i, dst, 1024 + k % 60000, f - 14)
-        pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner)))
+        pkts.append(ether(esp_packet(suite, ciphers[key], key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner, esn)))
     return pkts
 
 
@@ -160,12 +163,12 @@ def check():
     names = {'aes128gcm16': 'AES-GCM', 'aes256gcm16': 'AES-GCM', 'chacha20poly1305': 'CHACHA20-POLY1305'}
     bad = 0
     for suite, algo in names.items():
-        for i, seq in ((0, 1), (7, 5), (300, (1 << 32) + 9)):
+        for i, seq, esn in ((0, 1, True), (7, 5, True), (300, (1 << 32) + 9, True), (9, 77, False)):
             key = tunnel_key(i, 1, KEY_LEN[suite])
             inner = udp_ip(LAN_BASE + i, (10 << 24) | (1 << 16) | (1 << 8), 1024, 50 + 8 * i % 64)
-            ours = esp_packet(suite, aead(suite, key), key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner)
+            ours = esp_packet(suite, aead(suite, key), key[-4:], IN_SPI + i, seq, peer(i), GATEWAY, inner, esn)
             sa = SecurityAssociation(ESP, spi=IN_SPI + i, seq_num=seq & 0xffffffff, crypt_algo=algo,
-                                     crypt_key=key, esn_en=True, esn=seq >> 32,
+                                     crypt_key=key, esn_en=esn, esn=seq >> 32,
                                      tunnel_header=IP(src=socket.inet_ntoa(struct.pack('!I', peer(i))),
                                                   dst='192.0.2.1'))
             theirs = raw(sa.encrypt(IP(inner), iv=struct.pack('!Q', seq)))
@@ -175,7 +178,8 @@ def check():
             back = raw(sa.decrypt(IP(ours)))
             ok = same and back == inner
             bad += not ok
-            print('%-17s tunnel %3d seq %-11d %s' % (suite, i, seq, 'same as scapy' if ok else 'DIFFERS'))
+            print('%-17s tunnel %3d seq %-11d %-6s %s' % (suite, i, seq, 'ESN' if esn else '32-bit',
+                                                         'same as scapy' if ok else 'DIFFERS'))
     return bad
 
 

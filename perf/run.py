@@ -26,6 +26,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -168,6 +169,125 @@ class Dataplane:
         self.logf.close()
 
 
+SECGW_ALGS = {'aes128gcm': 'aes-128-gcm', 'aes256gcm': 'aes-256-gcm'}  # its 22.11 has no ChaCha20-Poly1305
+
+
+def ip4(a):
+    return '%d.%d.%d.%d' % (a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255)
+
+
+class Secgw:
+    """DPDK's ipsec-secgw example (perf/secgw.sh) at the same point: the
+    same capture (inbound: the same packets with 32-bit sequence numbers,
+    as it has anti-replay off only without ESN), the same core, net_pcap in
+    and net_null out, the same tunnels and keys, and its fastest software
+    path (librte_ipsec, -l, with synchronous cpu-crypto on the IPsec-MB GCM
+    device). Rates are read over DPDK telemetry from port 1's counters."""
+
+    def __init__(self, args, pcap, direction, alg, tunnels):
+        self.a = args
+        tag = 'pcsecgw%d%s' % (os.getpid(), direction)
+        self.cfg = os.path.join(args.tmp, 'secgw-%s.cfg' % direction)
+        algo = SECGW_ALGS[alg]
+        klen = gen_pcap.KEY_LEN[ALGS[alg]]
+        lines = []
+        for i in range(tunnels):
+            if direction == 'out':
+                spi = gen_pcap.OUT_SPI + i
+                lines.append('sp ipv4 out esp protect %d pri 1 dst %s/32 sport 0:65535 dport 0:65535' % (
+                    spi, ip4(gen_pcap.LAN_BASE + i)))
+                src, dst, d = ip4(gen_pcap.GATEWAY), ip4(gen_pcap.peer(i)), 0
+            else:
+                spi = gen_pcap.IN_SPI + i
+                lines.append('sp ipv4 in esp protect %d pri 1 src %s/32 sport 0:65535 dport 0:65535' % (
+                    spi, ip4(gen_pcap.LAN_BASE + i)))
+                src, dst, d = ip4(gen_pcap.peer(i)), ip4(gen_pcap.GATEWAY), 1
+            key = ':'.join('%02x' % b for b in gen_pcap.tunnel_key(i, d, klen))
+            lines.append('sa %s %d aead_algo %s aead_key %s type cpu-crypto mode ipv4-tunnel src %s dst %s' % (
+                'out' if d == 0 else 'in', spi, algo, key, src, dst))
+        if direction == 'out':
+            # It will not start with an unprotected port and no inbound SA.
+            key = ':'.join('%02x' % b for b in gen_pcap.tunnel_key(0, 1, klen))
+            lines.append('sa in 1 aead_algo %s aead_key %s type cpu-crypto mode ipv4-tunnel src %s dst %s' % (
+                algo, key, ip4(gen_pcap.peer(0)), ip4(gen_pcap.GATEWAY)))
+            lines.append('sp ipv4 in esp protect 1 pri 1 dst 10.1.255.0/24 sport 0:65535 dport 0:65535')
+            lines.append('rt ipv4 dst 198.18.0.0/15 port 1')
+            unprotected = 0x2
+        else:
+            lines.append('rt ipv4 dst 10.1.1.0/24 port 1')
+            unprotected = 0x1
+        lines.append('neigh port 0 ' + (MAC_LAN_HOP if direction == 'out' else MAC_WAN_HOP))
+        lines.append('neigh port 1 ' + (MAC_WAN_HOP if direction == 'out' else MAC_LAN_HOP))
+        with open(self.cfg, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        os.chmod(self.cfg, 0o600)  # keys
+        self.sock = '/var/run/dpdk/%s/dpdk_telemetry.v2' % tag
+        cmd = [args.secgw, '-l', str(args.worker_cpu), '--no-pci', '--in-memory', '--file-prefix', tag,
+               '--log-level=error', '--vdev', 'net_pcap0,rx_pcap=%s,infinite_rx=1' % pcap,
+               '--vdev', 'net_null0,no-rx=1', '--vdev', 'crypto_aesni_gcm0', '--',
+               '-p', '0x3', '-u', '0x%x' % unprotected, '-s', str(args.mbufs), '-l', '-f', self.cfg,
+               '--config', '(0,0,%d),(1,0,%d)' % (args.worker_cpu, args.worker_cpu)]
+        self.logf = open(os.path.join(args.tmp, 'secgw-%s.log' % direction), 'w')
+        self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        for _ in range(600):
+            if self.p.poll() is not None:
+                break
+            try:
+                self.port1()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError('ipsec-secgw did not start: see ' + self.logf.name)
+        if self.p.poll() is not None:
+            self.stop()
+            raise RuntimeError('ipsec-secgw exited: see ' + self.logf.name)
+
+    def port1(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            s.connect(self.sock)
+            s.recv(1024)
+            s.send(b'/ethdev/stats,1')
+            return json.loads(s.recv(65536))['/ethdev/stats']
+        finally:
+            s.close()
+
+    def measure(self, warmup, seconds):
+        time.sleep(warmup)
+        name = os.path.basename(self.a.secgw)[:15]
+        s0, c0, t0 = self.port1(), thread_cpu_ns(self.p.pid, name), time.monotonic()
+        time.sleep(seconds)
+        s1, c1, t1 = self.port1(), thread_cpu_ns(self.p.pid, name), time.monotonic()
+        pkts = s1['opackets'] - s0['opackets']
+        cpu = (c1 - c0) / 1e9
+        return {'mpps': pkts / (t1 - t0) / 1e6, 'cpu_mpps': pkts / cpu / 1e6 if cpu > 0 else 0.0,
+                'cpu_share': cpu / (t1 - t0)}
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)
+            try:
+                self.p.wait(20)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+
+
+def secgw_point(args, caps, direction, alg, frame, tunnels):
+    if direction == 'out':
+        pcap = caps.plain(frame, tunnels)
+    else:
+        pcap = caps.esp(frame, tunnels, ALGS[alg], esn=False)
+    g = Secgw(args, pcap, direction, alg, tunnels)
+    try:
+        return g.measure(args.warmup, args.seconds)
+    finally:
+        g.stop()
+
+
 class Captures:
     """Generates the captures a point needs, once per run directory."""
 
@@ -189,9 +309,9 @@ class Captures:
         return self._make('plain-espsized-%s.pcap' % frame,
                           lambda: gen_pcap.make_plain(frame, 1, self._p(frame), esp_sized=True))
 
-    def esp(self, frame, n, suite):
-        return self._make('esp-%s-%s-%d.pcap' % (suite, frame, n),
-                          lambda: gen_pcap.make_esp(frame, n, self._p(frame), suite))
+    def esp(self, frame, n, suite, esn=True):
+        return self._make('esp-%s%s-%s-%d.pcap' % (suite, '' if esn else '-noesn', frame, n),
+                          lambda: gen_pcap.make_esp(frame, n, self._p(frame), suite, esn))
 
     def _p(self, frame):
         return self.count - (self.count % len(gen_pcap.IMIX) if frame == 'imix' else 0)
@@ -352,6 +472,12 @@ def main():
     ap.add_argument('--baseline', metavar='BUILD',
                     help="also measure every point with BUILD's data plane, right before the "
                          "same point with ours: 'before' figures and a speedup from one run")
+    ap.add_argument('--secgw', metavar='BIN',
+                    help="also measure DPDK's ipsec-secgw (perf/secgw.sh builds it; perf/run.sh passes it) "
+                         "at every AES-GCM point, right before ours: the x secgw column")
+    ap.add_argument('--secgw-max-tunnels', type=int, default=10000,
+                    help='largest tunnel count given to ipsec-secgw (its ACL build at 1,000,000 rules '
+                         'takes longer than the point; default 10000)')
     ap.add_argument('--out', default=os.path.join(HERE, 'results'))
     ap.add_argument('--no-plot', action='store_true')
     ap.add_argument('--no-latency', action='store_true', help='skip the latency points')
@@ -367,6 +493,8 @@ def main():
         a.baseline_dataplane = os.path.join(a.baseline, 'dataplane/app/portcullis-dataplane')
         if not os.access(a.baseline_dataplane, os.X_OK):
             sys.exit('run.py: --baseline: no %s (build it first)' % a.baseline_dataplane)
+    if a.secgw and not (os.path.isfile(a.secgw) and os.access(a.secgw, os.X_OK)):
+        sys.exit('run.py: --secgw: %s is not an executable (perf/secgw.sh builds it)' % a.secgw)
     a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
     a.tunnels_bin = os.path.join(a.build, 'perf/tunnels')
     a.latency_bin = os.path.join(a.build, 'perf/latency')
@@ -405,6 +533,11 @@ def main():
                         before = retry(lambda: point(b, caps, d, alg, frame, n), 'baseline point')
                         if before:
                             log('  baseline: %.3f Mpps (%.3f per CPU s)' % (before['mpps'], before['cpu_mpps']))
+                    sg = None
+                    if a.secgw and alg in SECGW_ALGS and n <= a.secgw_max_tunnels:
+                        sg = retry(lambda: secgw_point(a, caps, d, alg, frame, n), 'ipsec-secgw point')
+                        if sg:
+                            log('  ipsec-secgw: %.3f Mpps (%.3f per CPU s)' % (sg['mpps'], sg['cpu_mpps']))
                     r = retry(lambda: point(a, caps, d, alg, frame, n), 'point')
                     inp = inputs[(d, frame)]
                     if cr is None or r is None or inp is None:
@@ -429,14 +562,20 @@ def main():
                                                               max(1e-9, 1e3 / r['cpu_mpps'] - 1e3 / inp['cpu_mpps']), 3),
                         'worker_cpu_share': round(r['cpu_share'], 3), 'drops': r['drops'], 'note': r['note'],
                     }
+                    if sg:
+                        rec['secgw_mpps'] = round(sg['mpps'], 4)
+                        rec['secgw_cpu_mpps'] = round(sg['cpu_mpps'], 4)
+                        rec['ratio_to_secgw'] = round(r['cpu_mpps'] / sg['cpu_mpps'], 3) if sg['cpu_mpps'] else None
                     if before:
                         rec['baseline_cpu_mpps'] = round(before['cpu_mpps'], 4)
                         rec['speedup'] = round(r['cpu_mpps'] / before['cpu_mpps'], 3)
                     records.append(rec)
                     save(a, records, failed, None)
-                    log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f %s' % (
+                    log('  %.3f Mpps (%.3f per CPU s, worker had %.0f %% of its CPU) crypto x%.3f input x%.3f%s %s' % (
                         r['mpps'], r['cpu_mpps'], 100 * r['cpu_share'], rec['ratio_to_crypto'],
-                        rec['ratio_to_input'] or 0, r['drops'] or ''))
+                        rec['ratio_to_input'] or 0,
+                        ' secgw x%.3f' % rec['ratio_to_secgw'] if rec.get('ratio_to_secgw') else '',
+                        r['drops'] or ''))
     # Latency at half the measured rate, AES-128-GCM, one tunnel.
     if not a.no_latency:
         for rec in records:
@@ -476,6 +615,9 @@ def save(a, records, failed, started, load_start=None):
         'complete': started is not None,
         'build': os.path.relpath(a.build, ROOT),
         'baseline': os.path.relpath(a.baseline, ROOT) if a.baseline else None,
+        'secgw': 'DPDK %s examples/ipsec-secgw (perf/secgw.sh): -l, cpu-crypto, no ESN, anti-replay off' % (
+            subprocess.run(['pkg-config', '--modversion', 'libdpdk'], capture_output=True,
+                           text=True).stdout.strip()) if a.secgw else None,
         'git': subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
                               text=True).stdout.strip(),
         'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '
@@ -490,15 +632,19 @@ def save(a, records, failed, started, load_start=None):
 
 
 def print_table(records):
-    hdr = ('dir', 'alg', 'frame', 'tunnels', 'Mpps', 'Gbps', 'cpuMpps', 'cpuGbps', 'crypto', 'input', 'x crypto',
-           'x input', 'x 1 tun', 'cpu%')
-    print('%-3s %-16s %5s %7s | %7s %7s | %7s %7s | %7s %7s | %8s %7s %7s | %4s' % hdr)
+    hdr = ('dir', 'alg', 'frame', 'tunnels', 'Mpps', 'Gbps', 'cpuMpps', 'cpuGbps', 'crypto', 'input', 'secgw',
+           'x crypto', 'x input', 'x 1 tun', 'x secgw', 'cpu%')
+    print('%-3s %-16s %5s %7s | %7s %7s | %7s %7s | %7s %7s %7s | %8s %7s %7s %7s | %4s' % hdr)
     for r in records:
-        print('%-3s %-16s %5s %7d | %7.3f %7.2f | %7.3f %7.2f | %7.3f %7.3f | %8.3f %7.3f %7s | %4.0f' % (
+        print('%-3s %-16s %5s %7d | %7.3f %7.2f | %7.3f %7.2f | %7.3f %7.3f %7s | %8.3f %7.3f %7s %7s | %4.0f' % (
             r['direction'], r['alg'], r['frame'], r['tunnels'], r['mpps'], r['gbps'], r['cpu_mpps'], r['cpu_gbps'],
-            r['crypto_ceiling_cpu_mpps'], r['input_ceiling_cpu_mpps'], r['ratio_to_crypto'], r['ratio_to_input'] or 0,
-            '%.3f' % r['ratio_to_1_tunnel'] if 'ratio_to_1_tunnel' in r else '-', 100 * r['worker_cpu_share']))
-    print('crypto and input ceilings in Mpps per CPU second; ratios from per-CPU-second rates.')
+            r['crypto_ceiling_cpu_mpps'], r['input_ceiling_cpu_mpps'],
+            '%.3f' % r['secgw_cpu_mpps'] if 'secgw_cpu_mpps' in r else '-',
+            r['ratio_to_crypto'], r['ratio_to_input'] or 0,
+            '%.3f' % r['ratio_to_1_tunnel'] if 'ratio_to_1_tunnel' in r else '-',
+            '%.3f' % r['ratio_to_secgw'] if r.get('ratio_to_secgw') else '-', 100 * r['worker_cpu_share']))
+    print('crypto and input ceilings and secgw (DPDK ipsec-secgw, same point) in Mpps per CPU second; '
+          'ratios from per-CPU-second rates.')
     for r in records:
         if 'speedup' in r:
             print('baseline %-3s %-16s %5s %7d: %7.3f -> %7.3f Mpps per CPU s, x%.3f' % (

@@ -9,6 +9,8 @@
 # the table and writes perf/results/latest.json and latest.png (BUILD=dir
 # for another build directory, NO_BUILD=1 to skip building; PGO=1 builds
 # and measures perf/pgo.sh's profile-guided build in build-perf-pgo/).
+# It also builds DPDK's ipsec-secgw (perf/secgw.sh) and measures it at each
+# AES-GCM point up to 10,000 tunnels (NO_SECGW=1 to skip).
 # Needs root, hugepages (scripts/setup.sh), dpdk-test-crypto-perf (Debian: dpdk-dev),
 # python3-scapy, python3-cryptography and python3-matplotlib.
 set -euo pipefail
@@ -21,4 +23,10 @@ elif [[ -z ${NO_BUILD:-} ]]; then  # NO_BUILD=1: measure the binaries already th
   [[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
   ninja -C "$build" dataplane/app/portcullis-dataplane tests/e2e/dpchan perf/tunnels perf/latency >/dev/null
 fi
-exec /usr/bin/python3 perf/run.py --build "$build" "$@"
+# DPDK's own gateway at the same points, for the x secgw column (NO_SECGW=1:
+# leave it out; it needs dpdk-doc, which scripts/setup.sh installs).
+secgw=()
+if [[ -z ${NO_SECGW:-} ]]; then
+  secgw=(--secgw "$(perf/secgw.sh "$build/secgw")")
+fi
+exec /usr/bin/python3 perf/run.py --build "$build" "${secgw[@]}" "$@"

@@ -15,8 +15,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtomlplusplus-dev libcli11-dev libssl-dev libpcap-dev nlohmann-json3-dev
   python3-scapy iproute2 iputils-ping ethtool tcpdump iperf3 jq
-  # perf/run.sh: dpdk-test-crypto-perf (the crypto ceiling) and the plot.
-  dpdk-dev python3-matplotlib
+  # perf/run.sh: dpdk-test-crypto-perf (the crypto ceiling), the plot, and
+  # the source of DPDK's ipsec-secgw example (perf/secgw.sh builds it for
+  # the same-run comparison).
+  dpdk-dev python3-matplotlib dpdk-doc
   # The e2e tests: setpriv (socket permission checks), groupadd.
   util-linux passwd
   # IKEv2 interop (tests/interop/ike/): strongSwan's charon with userspace
