@@ -72,6 +72,25 @@ def thread_cpu_ns(pid, name_prefix):
     return total
 
 
+def start_profile(args, seconds, path):
+    """Timer sampling on the worker's CPU (no hardware counters in this
+    VM) for `seconds`, into path; None without --profile."""
+    if not path:
+        return None
+    return subprocess.Popen(['perf', 'record', '-q', '-C', str(args.worker_cpu), '-e', 'cpu-clock',
+                             '-F', '4999', '-o', path, '--', 'sleep', str(seconds)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report_profile(path, comm):
+    """Prints the top symbols of the thread named comm in a profile."""
+    rep = subprocess.run(['perf', 'report', '-i', path, '--no-children', '--comm', comm, '--sort', 'dso,symbol',
+                          '--stdio', '--percentage', 'relative', '--percent-limit', '2'],
+                         capture_output=True, text=True).stdout
+    top = [line for line in rep.splitlines() if line.strip() and not line.startswith('#')]
+    log('  profile (%s):\n    ' % path + '\n    '.join(top[:18]))
+
+
 class Dataplane:
     """One portcullis-dataplane process on a capture and net_null."""
 
@@ -137,13 +156,7 @@ class Dataplane:
     def measure(self, counter, warmup, seconds, profile=None):
         time.sleep(warmup)
         s0, c0, t0 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
-        prof = None
-        if profile:
-            # Timer sampling on the worker's CPU (no hardware counters in
-            # this VM); only the data plane's samples are reported.
-            prof = subprocess.Popen(['perf', 'record', '-q', '-C', str(self.a.worker_cpu), '-e', 'cpu-clock',
-                                     '-F', '4999', '-o', profile, '--', 'sleep', str(seconds)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        prof = start_profile(self.a, seconds, profile)
         time.sleep(seconds)
         s1, c1, t1 = self.stats(), thread_cpu_ns(self.p.pid, 'rte-worker'), time.monotonic()
         if prof:
@@ -229,20 +242,22 @@ class Secgw:
                '--config', '(0,0,%d),(1,0,%d)' % (args.worker_cpu, args.worker_cpu)]
         self.logf = open(os.path.join(args.tmp, 'secgw-%s.log' % direction), 'w')
         self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
-        for _ in range(600):
+        # Telemetry answers as soon as EAL is up, long before the SPD and
+        # SAs are built (seconds at 10,000 tunnels): started means sending.
+        deadline = time.monotonic() + 180
+        while True:
             if self.p.poll() is not None:
-                break
+                self.stop()
+                raise RuntimeError('ipsec-secgw exited: see ' + self.logf.name)
             try:
-                self.port1()
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            self.stop()
-            raise RuntimeError('ipsec-secgw did not start: see ' + self.logf.name)
-        if self.p.poll() is not None:
-            self.stop()
-            raise RuntimeError('ipsec-secgw exited: see ' + self.logf.name)
+                if self.port1()['opackets'] > 0:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError('ipsec-secgw sent nothing in 180 s: see ' + self.logf.name)
+            time.sleep(0.1)
 
     def port1(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -254,12 +269,16 @@ class Secgw:
         finally:
             s.close()
 
-    def measure(self, warmup, seconds):
+    def measure(self, warmup, seconds, profile=None):
         time.sleep(warmup)
         name = os.path.basename(self.a.secgw)[:15]
         s0, c0, t0 = self.port1(), thread_cpu_ns(self.p.pid, name), time.monotonic()
+        prof = start_profile(self.a, seconds, profile)
         time.sleep(seconds)
         s1, c1, t1 = self.port1(), thread_cpu_ns(self.p.pid, name), time.monotonic()
+        if prof:
+            prof.wait()
+            report_profile(profile, name)
         pkts = s1['opackets'] - s0['opackets']
         cpu = (c1 - c0) / 1e9
         return {'mpps': pkts / (t1 - t0) / 1e6, 'cpu_mpps': pkts / cpu / 1e6 if cpu > 0 else 0.0,
@@ -282,8 +301,11 @@ def secgw_point(args, caps, direction, alg, frame, tunnels):
     else:
         pcap = caps.esp(frame, tunnels, ALGS[alg], esn=False)
     g = Secgw(args, pcap, direction, alg, tunnels)
+    prof = None
+    if args.profile:
+        prof = os.path.join(args.tmp, 'perf-secgw-%s-%s-%s-%d.data' % (direction, alg, frame, tunnels))
     try:
-        return g.measure(args.warmup, args.seconds)
+        return g.measure(args.warmup, args.seconds, prof)
     finally:
         g.stop()
 
@@ -399,12 +421,7 @@ def point(args, caps, direction, alg, frame, tunnels, bypass=False):
         r = dp.measure(counter, args.warmup, args.seconds, prof)
         r['note'] = note
         if prof:
-            rep = subprocess.run(['perf', 'report', '-i', prof, '--no-children', '--comm', 'rte-worker-1',
-                                  '--sort', 'dso,symbol', '--stdio', '--percentage', 'relative',
-                                  '--percent-limit', '2'],
-                                 capture_output=True, text=True).stdout
-            top = [line for line in rep.splitlines() if line.strip() and not line.startswith('#')]
-            log('  profile (%s):\n    ' % prof + '\n    '.join(top[:18]))
+            report_profile(prof, 'rte-worker-%d' % args.worker_cpu)
         return r
     finally:
         dp.stop()
