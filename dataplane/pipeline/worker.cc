@@ -235,7 +235,7 @@ void Worker::seal_staged(const TableSet& ts) {
   std::span<rte_mbuf*> burst(esp_pkts_.data(), esp_pkts_.size());
   const size_t good = esp_outbound_burst(esp_, burst, out_sas_);
   bump(stats_.outbound, good);
-  for (size_t i = 0; i < good; i++) forward(ts, burst[i]);
+  for (size_t i = 0; i < good; i++) forward_esp(ts, burst[i], out_sas_[i]);
   // The engine counted the failures.
   for (size_t i = good; i < burst.size(); i++) rte_pktmbuf_free(burst[i]);
   esp_pkts_.clear();
@@ -409,6 +409,32 @@ void Worker::inbound(const TableSet& ts) {
 // forward routes an L3 packet, finds the neighbour, adds Ethernet and
 // queues it for transmission.
 void Worker::forward(const TableSet& ts, rte_mbuf* m) {
+  Egress e;
+  if (resolve(ts, m, &e)) emit(ts, m, e);
+}
+
+// forward_esp is forward for an ESP packet of sa, whose route and
+// neighbour are the SA's (egress_). The port's MTU is still checked per
+// packet: it is what resolve checks, and packets differ in size.
+void Worker::forward_esp(const TableSet& ts, rte_mbuf* m, const SaOutbound* sa) {
+  EgressSlot& s = egress_[(reinterpret_cast<uintptr_t>(sa) >> 6) & (kEgressSlots - 1)];
+  if (s.sa == sa && s.generation == ts.generation && s.epoch == nb_epoch_) [[likely]] {
+    if (m->pkt_len > ts.ports[s.e.port].mtu) [[unlikely]] {
+      drop(m, DropReason::kTooBig);
+      return;
+    }
+    emit(ts, m, s.e);
+    return;
+  }
+  Egress e;
+  if (!resolve(ts, m, &e)) return;
+  s = {sa, ts.generation, nb_epoch_, e};
+  emit(ts, m, e);
+}
+
+// resolve finds m's port and next hop's MAC, or drops m (counted) and
+// returns false.
+[[gnu::always_inline]] inline bool Worker::resolve(const TableSet& ts, rte_mbuf* m, Egress* out) {
   const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
   const bool v6 = (ip[0] >> 4) == 6;
   // The destination is kept in registers as two words (IPv4: the address,
@@ -432,12 +458,12 @@ void Worker::forward(const TableSet& ts, rte_mbuf* m) {
   }
   if (nh == Routes::kNoRoute) {
     drop(m, DropReason::kNoRoute);
-    return;
+    return false;
   }
   const NextHop& hop = ts.routes->next_hop(nh);
   if (hop.port_id >= kMaxPorts || m->pkt_len > ts.ports[hop.port_id].mtu) {
     drop(m, hop.port_id >= kMaxPorts ? DropReason::kNoRoute : DropReason::kTooBig);
-    return;
+    return false;
   }
   // The neighbour: the destination itself on a connected route, else the
   // gateway (read from the route table, not just written: no stall).
@@ -464,19 +490,25 @@ void Worker::forward(const TableSet& ts, rte_mbuf* m) {
       // Ask the agent to resolve it (it deduplicates); this packet is lost.
       rte_ring_enqueue_elem(cfg_.resolve, &key, sizeof(key));
       drop(m, DropReason::kNoNeighbour);
-      return;
+      return false;
     }
     slot = {nb_epoch_, n0, n1, nport, n6, mac};
   }
+  *out = {nport, v6, mac};
+  return true;
+}
+
+// emit adds the Ethernet header and queues m on e's port.
+[[gnu::always_inline]] inline void Worker::emit(const TableSet& ts, rte_mbuf* m, const Egress& e) {
   auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
   if (eth == nullptr) {
     drop(m, DropReason::kNoRoom);
     return;
   }
-  eth->dst_addr = mac;
-  eth->src_addr = ts.ports[hop.port_id].mac;
-  eth->ether_type = rte_cpu_to_be_16(v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
-  TxQueue& q = tx_[hop.port_id];
+  eth->dst_addr = e.mac;
+  eth->src_addr = ts.ports[e.port].mac;
+  eth->ether_type = rte_cpu_to_be_16(e.v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+  TxQueue& q = tx_[e.port];
   q.pkts[q.n++] = m;
   if (q.n == std::size(q.pkts)) flush_tx();
 }

@@ -111,6 +111,14 @@ class Worker {
   void seal_staged(const TableSet& ts);
   void inbound(const TableSet& ts);
   void forward(const TableSet& ts, rte_mbuf* m);
+  void forward_esp(const TableSet& ts, rte_mbuf* m, const SaOutbound* sa);
+  struct Egress {
+    uint16_t port;
+    bool v6;
+    rte_ether_addr mac;
+  };
+  bool resolve(const TableSet& ts, rte_mbuf* m, Egress* out);
+  void emit(const TableSet& ts, rte_mbuf* m, const Egress& e);
   void drop(rte_mbuf* m, DropReason r);
   void punt(rte_mbuf* m);
   void flush_tx();
@@ -155,6 +163,20 @@ class Worker {
   uint64_t nb_epoch_tsc_ = 0;
   uint64_t nb_cache_cycles_ = 0;
   static constexpr uint64_t kNbCacheUs = 250;
+  // Where each SA's ESP packets went lately. Every packet of an outbound
+  // SA has the same outer destination (tunnel: the peer; transport: the
+  // one host), so its route and neighbour are the SA's: reused while the
+  // table set and the neighbour epoch are the same (the neighbour cache's
+  // rule), so a route or port change takes effect at once and a neighbour
+  // change within kNbCacheUs.
+  struct EgressSlot {
+    const SaOutbound* sa = nullptr;
+    uint64_t generation = 0;
+    uint64_t epoch = 0;
+    Egress e{};
+  };
+  static constexpr size_t kEgressSlots = 64;
+  std::array<EgressSlot, kEgressSlots> egress_{};
   LocalAddrs local_;  // the gateway's addresses, rebuilt per TableSet generation
 };
 

@@ -195,6 +195,10 @@ int main(int argc, char** argv) {
         m.sa_id = static_cast<uint32_t>(std::stoul(w.at(1)));
         m.seq_lease = std::stoull(w.at(2), nullptr, 0);
         check(c.call(m), line);
+      } else if (cmd == "del" && w.at(1) == "route") {
+        api::RouteDel m;
+        m.prefix = prefix(w.at(2));
+        check(c.call(m), line);
       } else if (cmd == "del") {
         const uint32_t id = static_cast<uint32_t>(std::stoul(w.at(2)));
         if (w.at(1) == "sa") {

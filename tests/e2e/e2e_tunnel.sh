@@ -232,6 +232,26 @@ expect drop.integrity == 0
 expect drop.replay == 0
 expect drop.out_of_window == 0" && ok "esp: gw1 counters" || bad "esp: gw1 counters"
 
+# --- a route change under traffic --------------------------------------------------
+# A worker reuses an SA's route and neighbour for its ESP packets only while
+# the tables are unchanged: a host route to the peer through a gateway that
+# never answers must stop the tunnel at once, and deleting it must bring
+# the tunnel back.
+nn=$("$DPCHAN" "$tmp/gw1.sock" <<<"stats drop.no_neighbour" | awk '{print $2}')
+"$DPCHAN" "$tmp/gw1.sock" <<<"route 192.0.2.2/32 via 192.0.2.77 port 1" || bad "route add"
+if ! in_ns hA ping -c 3 -i 0.2 -W 1 10.2.0.2 >/dev/null 2>&1 &&
+  "$DPCHAN" "$tmp/gw1.sock" <<<"expect drop.no_neighbour >= $((nn + 3))" >/dev/null; then
+  ok "route change: ESP follows the new route at once (dropped as no_neighbour)"
+else
+  bad "route change: ESP still took the old route"
+fi
+"$DPCHAN" "$tmp/gw1.sock" <<<"del route 192.0.2.2/32" || bad "route del"
+if in_ns hA ping -c 3 -i 0.2 -W 1 10.2.0.2 >"$tmp/ping" 2>&1 && grep -q " 0% packet loss" "$tmp/ping"; then
+  ok "route change: tunnel back, no loss, once the route is gone"
+else
+  bad "route change: tunnel not back: $(grep 'packet loss' "$tmp/ping")"
+fi
+
 # --- make-before-break SA replacement under ping ---------------------------------
 # New inbound SAs first, then each side switches its outbound SA and
 # policies in one transaction, then the old SAs go: no packet may be lost.
