@@ -5,7 +5,8 @@
 
 One row per direction, Mpps on the left and Gbps on the right, per frame
 size: a bar per AEAD (single tunnel), with the crypto ceiling (one marker
-per AEAD) and the input ceiling (a dashed line) drawn over them. Rates are
+per AEAD), DPDK's ipsec-secgw at the same point (a black bar, AES-GCM
+only) and the input ceiling (a dashed line) drawn over them. Rates are
 per CPU second of the worker (see run.py); ratios hold across machines,
 absolute figures do not.
 """
@@ -43,7 +44,7 @@ def plot(records, path):
                 return mpps if unit == 'Mpps' else mpps * _bytes(frame) * 8 / 1000
 
             for ai, alg in enumerate(algs):
-                xs, ys, cx, cy = [], [], [], []
+                xs, ys, cx, cy, sx, sy = [], [], [], [], [], []
                 for fi, f in enumerate(frames):
                     r = next((r for r in pts if r['alg'] == alg and r['frame'] == f), None)
                     if r is None:
@@ -53,9 +54,15 @@ def plot(records, path):
                     ys.append(conv(r['cpu_mpps'], f))
                     cx.append(x)
                     cy.append(conv(r['crypto_ceiling_cpu_mpps'], f))
+                    if r.get('secgw_cpu_mpps'):
+                        sx.append(x)
+                        sy.append(conv(r['secgw_cpu_mpps'], f))
                 ax.bar(xs, ys, width * 0.9, color=colours[ai % len(colours)], label=alg)
                 ax.plot(cx, cy, 'v', color=colours[ai % len(colours)], markeredgecolor='black', markersize=8,
                         label='%s crypto ceiling' % alg)
+                if sx:
+                    ax.plot(sx, sy, '_', color='black', markersize=14, markeredgewidth=2.5,
+                            label="DPDK ipsec-secgw, %s" % alg)
             for fi, f in enumerate(frames):
                 r = next((r for r in pts if r['frame'] == f), None)
                 if r:

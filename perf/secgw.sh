@@ -13,14 +13,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=/usr/share/dpdk/examples
-out=${1:-build-perf/secgw}
+out=$(realpath -m "${1:-build-perf/secgw}")
 if [[ ! -f $src/ipsec-secgw/ipsec-secgw.c ]]; then
   echo "secgw.sh: $src/ipsec-secgw not found: install dpdk-doc (scripts/setup.sh does)" >&2
   exit 1
 fi
 stamp=$(cat "$src"/ipsec-secgw/*.[ch] "$0" | sha256sum | cut -c1-16)
 if [[ -x $out/ipsec-secgw && $(cat "$out/.stamp" 2>/dev/null) == "$stamp" ]]; then
-  echo "$PWD/$out/ipsec-secgw"
+  echo "$out/ipsec-secgw"
   exit 0
 fi
 rm -rf "$out"
@@ -42,4 +42,4 @@ make -s -C "$app" -j"$(nproc)" >"$out/build.log" 2>&1 || {
 # known (perf/run.py finds its CPU time by that name).
 cp "$app/build/ipsec-secgw-shared" "$out/ipsec-secgw"
 echo "$stamp" >"$out/.stamp"
-echo "$PWD/$out/ipsec-secgw"
+echo "$out/ipsec-secgw"
