@@ -72,6 +72,15 @@ def thread_cpu_ns(pid, name_prefix):
     return total
 
 
+def remove_runtime_dir(prefix):
+    """EAL leaves /var/run/dpdk/PREFIX behind (empty once the process has
+    gone); a run makes dozens of them."""
+    try:
+        os.rmdir('/var/run/dpdk/' + prefix)
+    except OSError:
+        pass
+
+
 def start_profile(args, seconds, path):
     """Timer sampling on the worker's CPU (no hardware counters in this
     VM) for `seconds`, into path; None without --profile."""
@@ -98,11 +107,12 @@ class Dataplane:
         self.a = args
         self.dir = args.tmp
         self.sock = os.path.join(self.dir, 'dp-%s.sock' % tag)
+        self.prefix = 'pcperf%d%s' % (os.getpid(), tag)
         if os.path.exists(self.sock):
             os.unlink(self.sock)
         cmd = [args.dataplane, '--socket', self.sock, '--workers', str(args.worker_cpu),
                '--agent-cpu', str(args.agent_cpu), '--mbufs', str(args.mbufs), '--',
-               '--no-pci', '--in-memory', '--file-prefix', 'pcperf%d%s' % (os.getpid(), tag),
+               '--no-pci', '--in-memory', '--file-prefix', self.prefix,
                '--log-level=error',
                '--vdev', 'net_pcap0,rx_pcap=%s,infinite_rx=1' % pcap, '--vdev', 'net_null0,no-rx=1']
         if vdevs:
@@ -180,6 +190,7 @@ class Dataplane:
                 self.p.kill()
                 self.p.wait()
         self.logf.close()
+        remove_runtime_dir(self.prefix)
 
 
 SECGW_ALGS = {'aes128gcm': 'aes-128-gcm', 'aes256gcm': 'aes-256-gcm'}  # its 22.11 has no ChaCha20-Poly1305
@@ -199,7 +210,7 @@ class Secgw:
 
     def __init__(self, args, pcap, direction, alg, tunnels):
         self.a = args
-        tag = 'pcsecgw%d%s' % (os.getpid(), direction)
+        tag = self.prefix = 'pcsecgw%d%s' % (os.getpid(), direction)
         self.cfg = os.path.join(args.tmp, 'secgw-%s.cfg' % direction)
         algo = SECGW_ALGS[alg]
         klen = gen_pcap.KEY_LEN[ALGS[alg]]
@@ -293,6 +304,7 @@ class Secgw:
                 self.p.kill()
                 self.p.wait()
         self.logf.close()
+        remove_runtime_dir(self.prefix)
 
 
 def secgw_point(args, caps, direction, alg, frame, tunnels):
@@ -355,6 +367,7 @@ def crypto_ceiling(args, alg, op, buf, ops):
             cpu = max(cpu, thread_cpu_ns(p.pid, 'rte-worker'))
             time.sleep(0.02)
         out = p.stdout.read()
+        remove_runtime_dir('pccp%d' % os.getpid())
         if 'Cannot init memory' not in out:
             break
         log('  dpdk-test-crypto-perf: hugepages are short (shared machine); retrying')
@@ -445,6 +458,7 @@ def latency_point(args, caps, direction, frame, mpps):
               [x for i, s in enumerate(socks) for x in ('--vdev', 'net_memif%d,role=client,socket=%s' % (i, s))] + \
               ['--', direction, pcap, '%.4f' % mpps, str(args.latency_seconds)]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.latency_seconds + 60)
+        remove_runtime_dir('pclat%d' % os.getpid())
         m = re.search(r'sent (\d+) received (\d+) measured (\d+) p50_us ([\d.]+) p90_us ([\d.]+) '
                       r'p99_us ([\d.]+) max_us ([\d.]+)', r.stdout)
         if not m:

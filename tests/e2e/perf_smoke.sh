@@ -35,6 +35,8 @@ else
   bad "run.py: no clear message for a missing --secgw: $(tail -1 "$tmp/refused.log")"
 fi
 
+runtime_dirs() { find /var/run/dpdk -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+dirs_before=$(runtime_dirs)
 # --quick: short crypto ceilings; the explicit lists override its point set.
 if /usr/bin/python3 "$SRC/perf/run.py" --quick --build "$BUILD" --secgw "$secgw" --alg aes128gcm --frame 64 \
   --tunnels 1 --seconds 1 --warmup 0.5 --no-latency --out "$tmp/out" >"$tmp/table" 2>"$tmp/log"; then
@@ -73,6 +75,11 @@ if [[ $(head -c 4 "$tmp/out/latest.png" 2>/dev/null | od -An -tx1 | tr -d ' ') =
   ok "latest.png written"
 else
   bad "no plot"
+fi
+if (($(runtime_dirs) <= dirs_before)); then
+  ok "no DPDK runtime directories left behind in /var/run/dpdk"
+else
+  bad "run.py left $(($(runtime_dirs) - dirs_before)) directories in /var/run/dpdk"
 fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
