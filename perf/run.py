@@ -81,6 +81,20 @@ def remove_runtime_dir(prefix):
         pass
 
 
+def stop_process(p, sig, logf, prefix):
+    """Stops a gateway (sig, then SIGKILL after 20 s), closes its log and
+    removes its DPDK runtime directory."""
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    logf.close()
+    remove_runtime_dir(prefix)
+
+
 def start_profile(args, seconds, path):
     """Timer sampling on the worker's CPU (no hardware counters in this
     VM) for `seconds`, into path; None without --profile."""
@@ -182,15 +196,7 @@ class Dataplane:
                         s0['worker.0.busy_cycles'] - s0['worker.0.idle_cycles']))}
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(20)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.logf.close()
-        remove_runtime_dir(self.prefix)
+        stop_process(self.p, signal.SIGTERM, self.logf, self.prefix)
 
 
 SECGW_ALGS = {'aes128gcm': 'aes-128-gcm', 'aes256gcm': 'aes-256-gcm'}  # its 22.11 has no ChaCha20-Poly1305
@@ -296,15 +302,7 @@ class Secgw:
                 'cpu_share': cpu / (t1 - t0)}
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGINT)
-            try:
-                self.p.wait(20)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.logf.close()
-        remove_runtime_dir(self.prefix)
+        stop_process(self.p, signal.SIGINT, self.logf, self.prefix)  # ipsec-secgw quits on SIGINT
 
 
 def secgw_point(args, caps, direction, alg, frame, tunnels):
