@@ -220,26 +220,26 @@ class Secgw:
         self.cfg = os.path.join(args.tmp, 'secgw-%s.cfg' % direction)
         algo = SECGW_ALGS[alg]
         klen = gen_pcap.KEY_LEN[ALGS[alg]]
+        def sa(word, spi, i, src, dst):
+            # gen_pcap's key for tunnel i, direction 0 (out) or 1 (in).
+            key = ':'.join('%02x' % b for b in gen_pcap.tunnel_key(i, 0 if word == 'out' else 1, klen))
+            return 'sa %s %d aead_algo %s aead_key %s type cpu-crypto mode ipv4-tunnel src %s dst %s' % (
+                word, spi, algo, key, ip4(src), ip4(dst))
+
         lines = []
         for i in range(tunnels):
+            lan = ip4(gen_pcap.LAN_BASE + i)
             if direction == 'out':
                 spi = gen_pcap.OUT_SPI + i
-                lines.append('sp ipv4 out esp protect %d pri 1 dst %s/32 sport 0:65535 dport 0:65535' % (
-                    spi, ip4(gen_pcap.LAN_BASE + i)))
-                src, dst, d = ip4(gen_pcap.GATEWAY), ip4(gen_pcap.peer(i)), 0
+                lines.append('sp ipv4 out esp protect %d pri 1 dst %s/32 sport 0:65535 dport 0:65535' % (spi, lan))
+                lines.append(sa('out', spi, i, gen_pcap.GATEWAY, gen_pcap.peer(i)))
             else:
                 spi = gen_pcap.IN_SPI + i
-                lines.append('sp ipv4 in esp protect %d pri 1 src %s/32 sport 0:65535 dport 0:65535' % (
-                    spi, ip4(gen_pcap.LAN_BASE + i)))
-                src, dst, d = ip4(gen_pcap.peer(i)), ip4(gen_pcap.GATEWAY), 1
-            key = ':'.join('%02x' % b for b in gen_pcap.tunnel_key(i, d, klen))
-            lines.append('sa %s %d aead_algo %s aead_key %s type cpu-crypto mode ipv4-tunnel src %s dst %s' % (
-                'out' if d == 0 else 'in', spi, algo, key, src, dst))
+                lines.append('sp ipv4 in esp protect %d pri 1 src %s/32 sport 0:65535 dport 0:65535' % (spi, lan))
+                lines.append(sa('in', spi, i, gen_pcap.peer(i), gen_pcap.GATEWAY))
         if direction == 'out':
             # It will not start with an unprotected port and no inbound SA.
-            key = ':'.join('%02x' % b for b in gen_pcap.tunnel_key(0, 1, klen))
-            lines.append('sa in 1 aead_algo %s aead_key %s type cpu-crypto mode ipv4-tunnel src %s dst %s' % (
-                algo, key, ip4(gen_pcap.peer(0)), ip4(gen_pcap.GATEWAY)))
+            lines.append(sa('in', 1, 0, gen_pcap.peer(0), gen_pcap.GATEWAY))
             lines.append('sp ipv4 in esp protect 1 pri 1 dst 10.1.255.0/24 sport 0:65535 dport 0:65535')
             lines.append('rt ipv4 dst 198.18.0.0/15 port 1')
             unprotected = 0x2
@@ -524,6 +524,11 @@ def main():
             sys.exit('run.py: --baseline: no %s (build it first)' % a.baseline_dataplane)
     if a.secgw and not (os.path.isfile(a.secgw) and os.access(a.secgw, os.X_OK)):
         sys.exit('run.py: --secgw: %s is not an executable (perf/secgw.sh builds it)' % a.secgw)
+    a.secgw_desc = None
+    if a.secgw:
+        dpdk = subprocess.run(['pkg-config', '--modversion', 'libdpdk'], capture_output=True, text=True)
+        a.secgw_desc = ('DPDK %s examples/ipsec-secgw (perf/secgw.sh): -l, cpu-crypto, no ESN, anti-replay off' %
+                        dpdk.stdout.strip())
     a.dpchan = os.path.join(a.build, 'tests/e2e/dpchan')
     a.tunnels_bin = os.path.join(a.build, 'perf/tunnels')
     a.latency_bin = os.path.join(a.build, 'perf/latency')
@@ -644,9 +649,7 @@ def save(a, records, failed, started, load_start=None):
         'complete': started is not None,
         'build': os.path.relpath(a.build, ROOT),
         'baseline': os.path.relpath(a.baseline, ROOT) if a.baseline else None,
-        'secgw': 'DPDK %s examples/ipsec-secgw (perf/secgw.sh): -l, cpu-crypto, no ESN, anti-replay off' % (
-            subprocess.run(['pkg-config', '--modversion', 'libdpdk'], capture_output=True,
-                           text=True).stdout.strip()) if a.secgw else None,
+        'secgw': a.secgw_desc,
         'git': subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
                               text=True).stdout.strip(),
         'conventions': 'frame = plaintext Ethernet frame on the protected side, no FCS; gbps = mpps x frame x 8, '

@@ -24,7 +24,6 @@ if [[ -x $out/ipsec-secgw && $(cat "$out/.stamp" 2>/dev/null) == "$stamp" ]]; th
   exit 0
 fi
 rm -rf "$out"
-mkdir -p "$out"
 mkdir -p "$out/src"
 cp -r "$src/ipsec-secgw" "$src/common" "$out/src/"
 app=$out/src/ipsec-secgw

@@ -238,8 +238,8 @@ std::string run_short(Engine& eng, const KeySchedule& ks, uint32_t len, bool sea
 // must name every line IPsec-MB reads for a short packet: garbage in all
 // the other lines changes nothing for packets of up to 64 bytes. And it
 // must be no more than that, which the line counts check (5 of 16 for
-// AES-128-GCM with VAES). A flipped bit
-// in the hot lines does change the output, so the check can fail.
+// AES-128-GCM with VAES). A flipped bit in the hot lines does change the
+// output, so the check can fail.
 TEST(KeyScheduleTest, HotLinesAreWhatAShortPacketReads) {
   Engine* eng = test_engine();
   ASSERT_NE(eng, nullptr) << engine_error();
