@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "crypto/slab.h"
 #include "crypto/suite.h"
 
 namespace portcullis::crypto {
@@ -17,8 +18,9 @@ class Engine;
 
 // KeySchedule holds AES round keys, the GCM hash-key tables, the ChaCha20
 // key and the HMAC inner/outer digests for one SA direction. The raw keys
-// are not kept. All of it is wiped when the object is destroyed.
-class alignas(64) KeySchedule {
+// are not kept. All of it is wiped when the object is destroyed. It lives
+// in a secret Slab: on huge pages, locked, never in a core dump.
+class alignas(64) KeySchedule : public SlabAllocated<KeySchedule, true> {
  public:
   // create builds the schedule. `cipher_key` is the cipher key followed by
   // the salt for AEADs (RFC 4106 section 8.1: 20 or 36 bytes; RFC 7634:

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "crypto/key_schedule.h"
+#include "crypto/slab.h"
 #include "crypto/secure.h"
 #include "crypto/suite.h"
 #include "dataplane/ipsec/drop_reason.h"
@@ -153,8 +154,9 @@ struct SaOutbound;
 using OutboundPrepareFn = DropReason (*)(const SaOutbound& sa, rte_mbuf* m, uint64_t seq,
                                          crypto::CryptoOp& op, EspWorker& w);
 
-// SaOutbound is the worker-side outbound SA.
-struct alignas(64) SaOutbound {
+// SaOutbound is the worker-side outbound SA, on huge pages (crypto::Slab)
+// with every other.
+struct alignas(64) SaOutbound : crypto::SlabAllocated<SaOutbound, false> {
   // --- read-mostly (workers: ro; agent: set at build) ---
   const crypto::KeySchedule* ks = nullptr;
   OutboundPrepareFn prepare = nullptr;
@@ -228,8 +230,9 @@ using InboundDecapFn = DropReason (*)(const SaInbound& sa, rte_mbuf* m, uint32_t
                                       uint32_t payload_len, uint8_t next_header);
 
 // SaInbound is the worker-side inbound SA. Its replay window has a single
-// writer: the worker whose RX queue the SA's packets arrive on.
-struct alignas(64) SaInbound {
+// writer: the worker whose RX queue the SA's packets arrive on. On huge
+// pages, as SaOutbound.
+struct alignas(64) SaInbound : crypto::SlabAllocated<SaInbound, false> {
   // --- read-mostly ---
   const crypto::KeySchedule* ks = nullptr;
   InboundDecapFn decap = nullptr;

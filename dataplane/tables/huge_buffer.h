@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 namespace portcullis::dp {
 
@@ -27,6 +28,30 @@ class HugeBuffer {
   void* data_ = nullptr;
   void* map_base_ = nullptr;  // large buffers: the mapping behind data_
   size_t map_len_ = 0;
+};
+
+// huge_map and huge_unmap are the allocation behind HugePageAllocator:
+// under 2 MiB the heap (64-byte aligned), from 2 MiB a 2 MiB-aligned
+// mapping with MADV_HUGEPAGE. Not zeroed.
+void* huge_map(size_t bytes);
+void huge_unmap(void* p, size_t bytes);
+
+// HugePageAllocator lets a std::vector that workers index at random (the
+// SPD's policies, 32 MiB at a million tunnels) sit on huge pages.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(size_t n) {
+    void* p = huge_map(n * sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) { huge_unmap(p, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
 };
 
 }  // namespace portcullis::dp

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "dataplane/tables/flow_key.h"
+#include "dataplane/tables/huge_buffer.h"
 #include "dataplane/tables/selector.h"
 #include "dataplane/tables/spd_index.h"
 
@@ -144,7 +145,9 @@ class Spd {
   rte_acl_ctx* ctx_[2] = {nullptr, nullptr};  // [0] IPv4, [1] IPv6; null: no rules
   bool linear_[2] = {false, false};           // the family's rules are in linear_rules_
   std::vector<LinearRule> linear_rules_[2];   // by rank
-  std::vector<SpdPolicy> policies_;           // rte_acl userdata n is policies_[n - 1]
+  // rte_acl userdata n is policies_[n - 1]. On huge pages: read at random
+  // per packet.
+  std::vector<SpdPolicy, HugePageAllocator<SpdPolicy>> policies_;
   std::vector<uint32_t> rank_;                // rank_[i]: policies_[i]'s place in the order
   SpdIndex index_;                            // values are indexes into policies_
   // The best rank among each family's rte_acl rules: a packet whose hashed
