@@ -11,6 +11,27 @@ namespace portcullis::crypto {
 
 namespace {
 std::atomic<unsigned> slabs_made{0};
+size_t round_huge(size_t bytes) { return (bytes + Slab::kChunk - 1) & ~(Slab::kChunk - 1); }
+}  // namespace
+
+void* map_huge(size_t bytes) {
+  // Map a huge page more than needed and trim to the aligned part, so that
+  // the pointer starts its own mapping and unmap_huge can find it.
+  const size_t len = round_huge(bytes == 0 ? 1 : bytes);
+  void* p = mmap(nullptr, len + Slab::kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (base + Slab::kChunk - 1) & ~(Slab::kChunk - 1);
+  if (aligned > base) munmap(p, aligned - base);
+  const uintptr_t end = base + len + Slab::kChunk;
+  if (end > aligned + len) munmap(reinterpret_cast<void*>(aligned + len), end - (aligned + len));
+  void* data = reinterpret_cast<void*>(aligned);
+  madvise(data, len, MADV_HUGEPAGE);
+  return data;
+}
+
+void unmap_huge(void* p, size_t bytes) {
+  if (p != nullptr) munmap(p, round_huge(bytes == 0 ? 1 : bytes));
 }
 
 // Colours step by 1,344 bytes (21 lines) modulo 4 KiB: the first 64 slabs
@@ -23,22 +44,13 @@ Slab::Slab(size_t object_size, bool secret)
 Slab::~Slab() {
   for (void* c : chunks_) {
     if (secret_) wipe(c, kChunk);
-    munmap(c, kChunk);
+    unmap_huge(c, kChunk);
   }
 }
 
 bool Slab::grow() {
-  // Map twice the chunk and keep the 2 MiB-aligned middle: THP only backs
-  // aligned extents.
-  void* p = mmap(nullptr, 2 * kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return false;
-  const uintptr_t base = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t aligned = (base + kChunk - 1) & ~(kChunk - 1);
-  if (aligned > base) munmap(p, aligned - base);
-  const uintptr_t tail = aligned + kChunk;
-  if (base + 2 * kChunk > tail) munmap(reinterpret_cast<void*>(tail), base + 2 * kChunk - tail);
-  void* c = reinterpret_cast<void*>(aligned);
-  madvise(c, kChunk, MADV_HUGEPAGE);  // best effort: THP may be off
+  void* c = map_huge(kChunk);
+  if (c == nullptr) return false;
   if (secret_) {
     madvise(c, kChunk, MADV_DONTDUMP);
     if (mlock(c, kChunk) == 0) locked_++;

@@ -27,6 +27,12 @@
 
 namespace portcullis::crypto {
 
+// map_huge maps `bytes` rounded up to 2 MiB, 2 MiB-aligned (THP only backs
+// aligned extents), zeroed, with MADV_HUGEPAGE (best effort: THP may be
+// off); nullptr if it cannot. unmap_huge takes the same `bytes`.
+void* map_huge(size_t bytes);
+void unmap_huge(void* p, size_t bytes);
+
 class Slab {
  public:
   static constexpr size_t kChunk = size_t{2} << 20;  // one huge page

@@ -26,13 +26,12 @@ class HugeBuffer {
  private:
   void release();
   void* data_ = nullptr;
-  void* map_base_ = nullptr;  // large buffers: the mapping behind data_
-  size_t map_len_ = 0;
+  size_t bytes_ = 0;
 };
 
-// huge_map and huge_unmap are the allocation behind HugePageAllocator:
-// under 2 MiB the heap (64-byte aligned), from 2 MiB a 2 MiB-aligned
-// mapping with MADV_HUGEPAGE. Not zeroed.
+// huge_map and huge_unmap are the allocation behind HugeBuffer and
+// HugePageAllocator: under 2 MiB the heap (64-byte aligned, not zeroed),
+// from 2 MiB crypto::map_huge (zeroed).
 void* huge_map(size_t bytes);
 void huge_unmap(void* p, size_t bytes);
 

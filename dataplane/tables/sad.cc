@@ -1,7 +1,6 @@
 #include "dataplane/tables/sad.h"
 
 #include <rte_prefetch.h>
-#include <sys/mman.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -38,7 +37,6 @@ namespace portcullis::dp {
 
 namespace {
 
-constexpr size_t kHugePage = 2u << 20;
 // Hashing a whole burst before probing lets the prefetches overlap; more
 // than 32 in flight gains nothing on current cores (about 12-16 line fill
 // buffers) and would only grow the stack arrays.
@@ -64,13 +62,7 @@ struct IpHash {
 
 }  // namespace
 
-Sad::~Sad() {
-  if (map_base_ != nullptr) {
-    munmap(map_base_, map_len_);
-  } else {
-    std::free(buckets_);
-  }
-}
+Sad::~Sad() = default;
 
 std::unique_ptr<Sad> Sad::build(std::span<const SadEntry> entries, std::string* error) {
   if (entries.size() > (1u << 30)) {
@@ -84,27 +76,11 @@ std::unique_ptr<Sad> Sad::build(std::span<const SadEntry> entries, std::string* 
   t->shift_ = 64 - std::countr_zero(nb);
   t->seed_ = std::random_device()();
   const size_t bytes = nb * sizeof(Bucket);
-  if (bytes >= kHugePage) {
-    // mmap, over-allocated to align the table on a 2 MiB boundary: THP
-    // only backs aligned 2 MiB extents. Pages come zeroed.
-    const size_t len = bytes + kHugePage;
-    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      *error = "SAD: cannot map " + std::to_string(len >> 20) + " MiB for the table";
-      return nullptr;
-    }
-    t->map_base_ = p;
-    t->map_len_ = len;
-    const uintptr_t aligned = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(kHugePage - 1);
-    t->buckets_ = reinterpret_cast<Bucket*>(aligned);
-    madvise(t->buckets_, bytes, MADV_HUGEPAGE);  // best effort: THP may be off
-  } else {
-    t->buckets_ = static_cast<Bucket*>(std::aligned_alloc(alignof(Bucket), bytes));
-    if (t->buckets_ == nullptr) {
-      *error = "SAD: out of memory";
-      return nullptr;
-    }
-    std::memset(static_cast<void*>(t->buckets_), 0, bytes);
+  // On huge pages from 2 MiB (HugeBuffer): probed at random per packet.
+  t->buckets_ = static_cast<Bucket*>(t->bucket_mem_.allocate(bytes));
+  if (t->buckets_ == nullptr) {
+    *error = "SAD: cannot allocate " + std::to_string(bytes >> 20) + " MiB for the table";
+    return nullptr;
   }
 
   // Which entry each slot came from, for error messages only.

@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/tables/huge_buffer.h"
 #include "dataplane/ipsec/ip_address.h"
 
 namespace portcullis::dp {
@@ -116,8 +117,7 @@ class Sad {
   uint32_t max_probe_ = 0;
   size_t size_ = 0;
   bool any_ambiguous_ = false;
-  void* map_base_ = nullptr;  // large tables: the mmap behind buckets_
-  size_t map_len_ = 0;
+  HugeBuffer bucket_mem_;  // behind buckets_
   std::vector<IpAddress> dsts_;  // the distinct destinations entries name
 };
 

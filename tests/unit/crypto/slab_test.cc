@@ -100,6 +100,18 @@ TEST(Slab, ChunksAreAdvisedForHugePages) {
   slab.release(p);
 }
 
+TEST(Slab, MapHugeIsAlignedZeroedAndAdvised) {
+  const size_t bytes = 3 * Slab::kChunk + 100;  // rounded up to four huge pages
+  auto* p = static_cast<uint8_t*>(map_huge(bytes));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % Slab::kChunk, 0u);
+  EXPECT_TRUE(has_flag(vm_flags(p), "hg"));
+  for (size_t i = 0; i < 4 * Slab::kChunk; i += 4096) ASSERT_EQ(p[i], 0) << i;
+  p[4 * Slab::kChunk - 1] = 1;  // the rounded-up tail is ours too
+  unmap_huge(p, bytes);
+  EXPECT_TRUE(vm_flags(p).empty()) << "still mapped after unmap_huge";
+}
+
 TEST(Slab, SecretSlabWipesAndStaysOutOfCoreDumps) {
   Slab slab(256, true);
   auto* p = static_cast<uint8_t*>(slab.allocate());

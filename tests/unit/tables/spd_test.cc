@@ -558,5 +558,24 @@ TEST(SelectorList, AgreesWithTheReferenceModel) {
   }
 }
 
+// The policy array workers index per packet sits on huge pages once it is
+// large (HugePageAllocator); small ones come from the heap. Both behave as
+// ordinary vectors.
+TEST(HugePageAllocator, LargeVectorsAreHugePageAlignedSmallOnesOnTheHeap) {
+  std::vector<SpdPolicy, HugePageAllocator<SpdPolicy>> big;
+  big.reserve(200000);  // 6.4 MB
+  for (uint32_t i = 0; i < 200000; i++) big.push_back(SpdPolicy{SpdAction::kBypass, false, i});
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % (2u << 20), 0u);
+  for (uint32_t i = 0; i < 200000; i += 997) ASSERT_EQ(big[i].id, i);
+  std::vector<SpdPolicy, HugePageAllocator<SpdPolicy>> small(3);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
+  small[2].id = 7;
+  auto copy = small;  // the allocator copies with the vector
+  EXPECT_EQ(copy[2].id, 7u);
+  big.clear();
+  big.shrink_to_fit();  // unmapped through huge_unmap
+  EXPECT_EQ(big.capacity(), 0u);
+}
+
 }  // namespace
 }  // namespace portcullis::dp
