@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include "crypto/key_schedule.h"
+#include "crypto/slab.h"
 #include "dataplane/ipsec/esp_util.h"
 
 namespace portcullis::dp {
@@ -531,6 +533,12 @@ api::Stats Agent::stats() const {
   add("agent.aborted_transactions", aborted_txns_);
   add("agent.acquires", acquires_);
   add("agent.sas", state_.sas().size());
+  // Key schedules live in a locked slab kept out of core dumps
+  // (crypto/slab.h); locking is best effort, so say how much of it took.
+  const crypto::Slab::Stats ks = crypto::KeySchedule::slab().stats();
+  add("memory.key_schedules", ks.in_use);
+  add("memory.key_chunks", ks.chunks);
+  add("memory.key_chunks_locked", ks.locked);
   return s;
 }
 

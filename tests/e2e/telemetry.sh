@@ -112,6 +112,9 @@ for n in agent.sas agent.publishes port.0.rx_packets port.1.tx_packets drop.no_s
   check "stats: $n = $(chan "$n") over the channel, $t through telemetry" test "$t" = "$(chan "$n")"
 done
 check "stats: agent.sas is 3" test "$(chan agent.sas)" = 3
+check "stats: memory.key_schedules is 3, one per SA" test "$(chan memory.key_schedules)" = 3
+check "stats: all $(chan memory.key_chunks) key-schedule chunks locked (as root)" \
+  test "$(chan memory.key_chunks_locked)" = "$(chan memory.key_chunks)" -a "$(chan memory.key_chunks)" -ge 1
 
 # 3. /portcullis/sa: the count, and one SA as sa_query answers it.
 check "sa: count 3" test "$(tel /portcullis/sa | jq .count)" = 3
