@@ -83,13 +83,21 @@ class Slab {
 // one Slab for all Ts (made on first use, never destroyed, so that objects
 // freed during static destruction still have it). Sanitizer builds use the
 // ordinary heap instead, so that AddressSanitizer still sees these objects.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // GCC
+#define PORTCULLIS_SANITIZED 1
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PORTCULLIS_SANITIZED 1
+#endif
+#endif
+
 template <typename T, bool Secret>
 struct SlabAllocated {
   static Slab& slab() {
     static Slab* s = new Slab(sizeof(T), Secret);
     return *s;
   }
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifndef PORTCULLIS_SANITIZED
   static void* operator new(size_t n) {
     if (n != sizeof(T)) return ::operator new(n, std::align_val_t{alignof(T)});  // a derived class
     return slab().allocate();
